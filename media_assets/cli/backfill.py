@@ -1,0 +1,169 @@
+"""Launching a library backfill through Dagster's backfill machinery, and watching it.
+
+The backfill is the same object the UI creates (it shows on the UI's backfill page); the daemon
+chunks it into ranged runs by the pipeline's backfill policy and the run queue throttles them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from dagster._core.events import DagsterEventType
+from dagster._core.execution.backfill import (
+    BULK_ACTION_TERMINAL_STATUSES,
+    BulkActionStatus,
+    PartitionBackfill,
+)
+from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
+from dagster._core.utils import make_new_backfill_id
+
+from media_assets.manifest.records import Stage
+
+BACKFILL_PRIORITY = "-1"  # below UI and sensor runs, so new uploads are not starved
+_TERMINAL_RUN = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+
+
+def launch_backfill(
+    instance: dg.DagsterInstance,
+    asset_graph: Any,
+    keys: Sequence[str],
+    *,
+    stages: Sequence[Stage],
+    run_config: Mapping[str, Any] | None = None,
+    title: str,
+) -> str:
+    """Create a backfill of ``stages`` over ``keys``; the daemon turns it into ranged runs."""
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id=make_new_backfill_id(),
+        asset_graph=asset_graph,
+        partition_names=list(keys),
+        asset_selection=[dg.AssetKey(str(stage)) for stage in stages],
+        backfill_timestamp=time.time(),
+        tags={"dagster/priority": BACKFILL_PRIORITY, "media_assets/source": "cli"},
+        dynamic_partitions_store=instance,
+        all_partitions=False,
+        title=title,
+        description=None,
+        run_config=dict(run_config) if run_config else None,
+    )
+    instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
+@dataclass(frozen=True)
+class Progress:
+    files: int
+    done: int
+    succeeded: int
+    failed: int
+    runs: Counter[str]
+    backfill_status: BulkActionStatus
+
+    @property
+    def finished(self) -> bool:
+        if self.backfill_status in BULK_ACTION_TERMINAL_STATUSES:
+            return True
+        active = ("NOT_STARTED", "QUEUED", "STARTING", "STARTED", "CANCELING")
+        return self.done >= self.files and not any(self.runs.get(s, 0) for s in active)
+
+
+def read_progress(
+    instance: dg.DagsterInstance,
+    backfill_id: str,
+    keys: set[str],
+    stages: Sequence[Stage],
+    after_storage_id: int,
+) -> Progress:
+    """Files with a result for every selected stage since the launch, and the runs by status."""
+    storage = instance.event_log_storage
+    results: dict[str, Counter[str]] = {}
+    for stage in stages:
+        for event_type, outcome in (
+            (DagsterEventType.ASSET_MATERIALIZATION, "ok"),
+            (DagsterEventType.ASSET_OBSERVATION, "failed"),
+        ):
+            latest = storage.get_latest_storage_id_by_partition(
+                dg.AssetKey(str(stage)), event_type, None, after_cursor=after_storage_id
+            )
+            for key in latest.keys() & keys:
+                results.setdefault(key, Counter())[outcome] += 1
+    done = [key for key, counts in results.items() if sum(counts.values()) >= len(stages)]
+    failed = sum(1 for key in done if results[key]["failed"])
+    runs = Counter(
+        run.status.value
+        for run in instance.get_runs(filters=RunsFilter(tags={"dagster/backfill": backfill_id}))
+    )
+    backfill = instance.get_backfill(backfill_id)
+    status = backfill.status if backfill else BulkActionStatus.FAILED
+    return Progress(
+        files=len(keys),
+        done=len(done),
+        succeeded=len(done) - failed,
+        failed=failed,
+        runs=runs,
+        backfill_status=status,
+    )
+
+
+def latest_storage_id(instance: dg.DagsterInstance) -> int:
+    """A cursor: events after it happened after this call."""
+    records = instance.fetch_run_status_changes(DagsterEventType.RUN_ENQUEUED, limit=1)
+    storage_id = records.records[0].storage_id if records.records else 0
+    for stage in Stage:
+        for fetch in (instance.fetch_materializations, instance.fetch_observations):
+            found = fetch(dg.AssetKey(str(stage)), limit=1)
+            if found.records:
+                storage_id = max(storage_id, found.records[0].storage_id)
+    return storage_id
+
+
+def render_progress(progress: Progress, elapsed: float, *, width: int = 30) -> str:
+    filled = int(width * progress.done / progress.files) if progress.files else width
+    bar = "#" * filled + "." * (width - filled)
+    running = progress.runs.get("STARTED", 0) + progress.runs.get("STARTING", 0)
+    queued = progress.runs.get("QUEUED", 0) + progress.runs.get("NOT_STARTED", 0)
+    return (
+        f"[{bar}] {progress.done}/{progress.files} files · {progress.succeeded} ok · "
+        f"{progress.failed} failed · runs {running} running, {queued} queued · {elapsed:5.0f}s"
+    )
+
+
+def watch(
+    instance: dg.DagsterInstance,
+    backfill_id: str,
+    keys: Sequence[str],
+    stages: Sequence[Stage],
+    after_storage_id: int,
+    *,
+    interval: float = 1.0,
+    stream: Any = sys.stderr,
+) -> Progress:
+    """Show a progress line until every file has a result or the backfill ends."""
+    started = time.monotonic()
+    wanted = set(keys)
+    interactive = bool(getattr(stream, "isatty", lambda: False)())
+    last_line = ""
+    last_print = 0.0
+    while True:
+        progress = read_progress(instance, backfill_id, wanted, stages, after_storage_id)
+        line = render_progress(progress, time.monotonic() - started)
+        if interactive:
+            stream.write("\r" + line)
+            stream.flush()
+        elif line != last_line and time.monotonic() - last_print > 10:
+            stream.write(line + "\n")
+            last_print = time.monotonic()
+        last_line = line
+        if progress.finished:
+            if interactive:
+                stream.write("\n")
+            else:
+                stream.write(line + "\n")
+            return progress
+        time.sleep(interval)

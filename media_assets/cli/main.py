@@ -1,0 +1,164 @@
+"""``media-assets``: run a library through the pipeline, inspect it, or serve the pieces.
+
+Exit codes: 0 everything succeeded, 1 some files failed, 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from media_assets.cli.library import EXIT_OK, EXIT_USAGE, RunOptions, run_library
+
+_SERVE_HELP = "the local Ittybit-compatible service (see docs/local-service.md)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from media_assets.local_ittybit.cli import add_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="media-assets",
+        description="Turn a media library into derived assets through Ittybit, run by Dagster.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run the pipeline on a small generated library")
+    demo.add_argument("--engine", choices=("ffmpeg", "simulate"), default="ffmpeg")
+
+    run = commands.add_parser("run", help="register SOURCEs and backfill them through Dagster")
+    run.add_argument("sources", nargs="+", metavar="SOURCE", help="folder, JSONL file or URL")
+    run.add_argument("--max-in-flight", type=int, help="remote jobs in flight, machine-wide")
+    run.add_argument("--files-per-run", type=int, help="files per ranged run of the backfill")
+    run.add_argument("--failed-only", action="store_true", help="re-run failed files only")
+    run.add_argument("--force", action="store_true", help="redo stages even when unchanged")
+    run.add_argument("--engine", choices=("ffmpeg", "simulate"), default="ffmpeg",
+                     help="engine of a local service this command starts")  # fmt: skip
+
+    commands.add_parser("status", help="counts by stage and status, from the event log")
+
+    manifest = commands.add_parser("manifest", help="print the manifest")
+    manifest.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    manifest.add_argument("--summary", action="store_true", help="totals only")
+    manifest.add_argument("--rebuild", action="store_true", help="rebuild it from the event log")
+
+    serve = commands.add_parser("serve-ittybit", help=_SERVE_HELP)
+    add_arguments(serve)
+
+    dev = commands.add_parser("dev", help="local service + Dagster UI, sensor on")
+    dev.add_argument("--port", type=int, default=3000, help="Dagster UI port")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except ValueError as error:  # configuration read from the environment
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        if args.max_in_flight is not None and args.max_in_flight < 1:
+            print("error: --max-in-flight must be at least 1", file=sys.stderr)
+            return EXIT_USAGE
+        return run_library(
+            RunOptions(
+                sources=args.sources,
+                max_in_flight=args.max_in_flight,
+                files_per_run=args.files_per_run,
+                failed_only=args.failed_only,
+                force=args.force,
+                engine=args.engine,
+            )
+        )
+    if args.command == "demo":
+        return _demo(args.engine)
+    if args.command == "status":
+        return _status()
+    if args.command == "manifest":
+        return _manifest(args.format, summary=args.summary, rebuild=args.rebuild)
+    if args.command == "serve-ittybit":
+        from media_assets.local_ittybit.cli import config_from_args
+        from media_assets.local_ittybit.server import serve
+
+        serve(config_from_args(args))
+        return EXIT_OK
+    if args.command == "dev":
+        return _dev(args.port)
+    raise AssertionError(args.command)
+
+
+def _demo(engine: str) -> int:
+    from media_assets.cli.demo_library import make_demo_library
+    from media_assets.cli.home import prepare_home
+
+    home = prepare_home()
+    library = home / "demo-library"
+    files = make_demo_library(library)
+    print(f"demo library: {len(files)} files in {library}")
+    return run_library(RunOptions(sources=[str(library)], engine=engine))
+
+
+def _status() -> int:
+    from collections import Counter
+
+    import dagster as dg
+
+    from media_assets.cli.home import prepare_home
+    from media_assets.defs.manifest import collect_results
+    from media_assets.manifest.queries import render
+
+    prepare_home()
+    with dg.DagsterInstance.get() as instance:
+        counts = Counter((str(r.stage), str(r.status)) for r in collect_results(instance))
+    statuses = ("succeeded", "failed", "not_applicable", "pending")
+    rows = [
+        {"stage": stage, **{status: counts[(stage, status)] for status in statuses}}
+        for stage in dict.fromkeys(stage for stage, _ in counts)
+    ]
+    print(render(rows, "table") if rows else "no files registered yet")
+    return EXIT_OK
+
+
+def _manifest(fmt: str, *, summary: bool, rebuild: bool) -> int:
+    import dagster as dg
+
+    from media_assets.cli.home import prepare_home
+    from media_assets.cli.report import build_manifest
+    from media_assets.manifest.queries import read_results, read_summary, render
+    from media_assets.settings import manifest_path
+
+    prepare_home()
+    path = manifest_path()
+    if rebuild or not path.is_file():
+        with dg.DagsterInstance.get() as instance:
+            build_manifest(instance)
+    rows = read_summary(path) if summary else read_results(path)
+    print(render(rows, fmt))  # type: ignore[arg-type]
+    return EXIT_OK
+
+
+def _dev(port: int) -> int:
+    from media_assets.cli.home import prepare_home
+    from media_assets.cli.services import ittybit_service
+    from media_assets.settings import watch_dir
+
+    home = prepare_home()
+    inbox = watch_dir()
+    inbox.mkdir(parents=True, exist_ok=True)
+    os.environ["MEDIA_ASSETS_SENSOR_RUNNING"] = "1"
+    with ittybit_service(home=home, allow_roots=[inbox, Path.cwd()]):
+        print(f"drop files into {inbox}; the new_uploads sensor picks them up")
+        command = [sys.executable, "-m", "dagster", "dev", "-m", "media_assets.definitions",
+                   "-p", str(port)]  # fmt: skip
+        return subprocess.call(command, env=os.environ.copy())

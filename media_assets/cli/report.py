@@ -1,0 +1,55 @@
+"""Building the manifest from the CLI and printing what happened."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import dagster as dg
+
+from media_assets.defs.manifest import batch_manifest
+from media_assets.manifest.queries import query, read_summary, render
+from media_assets.settings import manifest_path
+from media_assets.sources import SourceError
+
+
+def build_manifest(instance: dg.DagsterInstance) -> None:
+    """Materialize ``batch_manifest`` (its only writer) against ``instance``."""
+    result = dg.materialize([batch_manifest], instance=instance, raise_on_error=False)
+    if not result.success:
+        raise RuntimeError("building the manifest failed; see the run in the Dagster UI")
+
+
+def print_summary(
+    instance: dg.DagsterInstance,
+    *,
+    source_errors: Sequence[SourceError] = (),
+    stream: TextIO = sys.stdout,
+) -> int:
+    """Print totals by stage and every failed file with its reason; returns the failed files."""
+    path = manifest_path()
+    if not path.is_file():
+        build_manifest(instance)
+    stream.write(render(read_summary(path), "table") + "\n")
+    failed = query(
+        path,
+        "SELECT partition_key, source_uri, min(stage) AS stage, "
+        "first(error_kind ORDER BY stage) AS error_kind, "
+        "first(error_message ORDER BY stage) AS error_message "
+        "FROM media_results WHERE status = 'failed' "
+        "GROUP BY partition_key, source_uri ORDER BY partition_key",
+    )
+    if failed:
+        stream.write(f"\n{len(failed)} file(s) failed:\n")
+        for row in failed:
+            stream.write(
+                f"  {row['source_uri']} [{row['partition_key']}]\n"
+                f"    {row['stage']}: {row['error_kind']}: {row['error_message']}\n"
+            )
+    if source_errors:
+        stream.write(f"\n{len(source_errors)} source(s) could not be used:\n")
+        for error in source_errors:
+            stream.write(f"  {error.source}: {error.reason}\n")
+    stream.write(f"\nmanifest: {path}\n")
+    return len(failed)

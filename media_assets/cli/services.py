@@ -1,0 +1,126 @@
+"""The processes a command may need: the local Ittybit service and the Dagster daemon.
+
+Each is started only when nothing already serves, and stopped by whoever started it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dagster as dg
+import httpx
+
+from media_assets.defs.resources import LOCAL_BASE_URL
+from media_assets.ittybit.config import BASE_URL_ENV, api_key_from_env
+from media_assets.local_ittybit.config import ServiceConfig
+from media_assets.local_ittybit.server import LocalService
+
+DAEMON_HEARTBEAT_FRESH_S = 90.0
+
+
+def service_answers(base_url: str) -> bool:
+    """Whether something speaking the local service's health endpoint answers at ``base_url``."""
+    try:
+        response = httpx.get(f"{base_url.rstrip('/')}/_local/health", timeout=2.0)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+@contextlib.contextmanager
+def ittybit_service(
+    *, home: Path, allow_roots: Sequence[Path], engine: str = "ffmpeg", quiet: bool = False
+) -> Iterator[str]:
+    """Yield the base URL to use: Ittybit with a key, else a running or newly started local one.
+
+    A service we start is given the library folders as allowed roots and stopped on exit; its
+    URL is exported as ``ITTYBIT_BASE_URL`` so runs started by the daemon use it too.
+    """
+    if api_key_from_env():
+        yield os.environ.get(BASE_URL_ENV) or "https://api.ittybit.com"
+        return
+    base_url = os.environ.get(BASE_URL_ENV) or LOCAL_BASE_URL
+    if service_answers(base_url):
+        yield base_url
+        return
+    port = urlparse(base_url).port or 8787
+    config = ServiceConfig(
+        host="127.0.0.1",
+        port=port,
+        data_dir=home / "ittybit",
+        engine="ffmpeg" if engine == "ffmpeg" else "simulate",
+        allow_roots=tuple(path.resolve() for path in allow_roots),
+    )
+    service = LocalService(config)
+    service.start()
+    previous = os.environ.get(BASE_URL_ENV)
+    os.environ[BASE_URL_ENV] = service.base_url
+    if not quiet:
+        print(f"started the local Ittybit service at {service.base_url}", file=sys.stderr)
+    try:
+        yield service.base_url
+    finally:
+        service.stop()
+        if previous is None:
+            os.environ.pop(BASE_URL_ENV, None)
+        else:
+            os.environ[BASE_URL_ENV] = previous
+
+
+def daemon_running(instance: dg.DagsterInstance) -> bool:
+    """A daemon heartbeat in the last minute and a half means one is serving this instance."""
+    heartbeats = instance.get_daemon_heartbeats()
+    beat = heartbeats.get("BACKFILL") or heartbeats.get("QUEUED_RUN_COORDINATOR")
+    return beat is not None and time.time() - beat.timestamp < DAEMON_HEARTBEAT_FRESH_S
+
+
+@contextlib.contextmanager
+def dagster_daemon(instance: dg.DagsterInstance, *, log_path: Path) -> Iterator[bool]:
+    """Run ``dagster-daemon`` for this instance unless one already runs; yields if we started it."""
+    if daemon_running(instance):
+        yield False
+        return
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dagster._daemon",
+                "run",
+                "-m",
+                "media_assets.definitions",
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+            start_new_session=True,
+        )
+    try:
+        yield True
+    finally:
+        stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """SIGINT the process and its children (the daemon's code server), then SIGKILL stragglers."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

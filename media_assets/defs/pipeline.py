@@ -1,0 +1,251 @@
+"""The media pipeline: one subsettable multi-asset over the ``media_files`` partitions.
+
+One run may carry one file (a UI click) or a range of files (a backfill): the body runs
+``asyncio.run`` over ``context.partition_keys`` with a bounded number of remote jobs in flight.
+Each (stage, file) is recorded the moment it finishes: a success as that partition's
+materialization, a failure as an observation carrying the reason. If any file failed, the step
+ends with a ``Failure`` naming each, so exactly those partitions show as failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from media_assets.defs.history import prior_results
+from media_assets.defs.partitions import media_files
+from media_assets.defs.resources import IttybitResource, SourceUnreachable, machine_slots_for
+from media_assets.ittybit.retry import RetryEvent
+from media_assets.manifest.records import MediaResult, ResultStatus, Stage
+from media_assets.pipeline.batch import run_batch
+from media_assets.pipeline.chain import ChainSettings, FileTask, StageReport
+from media_assets.pipeline.stages import ALL_STAGES
+from media_assets.registry import SourceRegistry
+from media_assets.settings import files_per_run
+from media_assets.sources import SourceFile
+
+PIPELINE_GROUP = "media"
+DEFAULT_DEADLINES = {"ingested": 3600.0, "thumbnail": 600.0, "audio": 1800.0, "transcoded": 3600.0}
+
+
+class PipelineConfig(dg.Config):
+    """Run configuration; every field has a default, so a UI click needs none."""
+
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-stage Ittybit options for this run, e.g. {'transcoded': {'width': 720}}",
+    )
+    deadlines_s: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_DEADLINES),
+        description="Per-stage deadline in seconds; a job past it is cancelled and fails",
+    )
+    max_in_flight: int | None = Field(
+        default=None,
+        description="Remote jobs in flight across every run on this machine (overrides the "
+        "resource); the same N as `media-assets run --max-in-flight N`",
+    )
+    run_in_flight: int | None = Field(
+        default=None, description="Remote jobs this run keeps in flight (overrides the resource)"
+    )
+    force: bool = Field(
+        default=False, description="Run stages again even when the source and options are unchanged"
+    )
+
+
+_STAGE_DESCRIPTIONS = {
+    Stage.INGESTED: "The normalised mezzanine of each source (Ittybit video job, mp4 high).",
+    Stage.THUMBNAIL: "A webp thumbnail 640 px wide, from the frame at 2 s of the ingested file.",
+    Stage.AUDIO: "The audio track as mp3 (quality high); not applicable without audio.",
+    Stage.TRANSCODED: "An h264 mp4 1280 px wide (quality medium); not applicable to audio/images.",
+}
+
+
+def _spec(stage: Stage) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=str(stage),
+        deps=[] if stage == Stage.INGESTED else [str(Stage.INGESTED)],
+        description=_STAGE_DESCRIPTIONS[stage],
+        # Outputs are recorded per partition as they finish, not returned at the end.
+        skippable=True,
+        group_name=PIPELINE_GROUP,
+        kinds={"ittybit"},
+    )
+
+
+@dg.multi_asset(
+    name="media_pipeline",
+    specs=[_spec(stage) for stage in ALL_STAGES],
+    partitions_def=media_files,
+    can_subset=True,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=files_per_run()),
+)
+def media_pipeline(
+    context: dg.AssetExecutionContext, config: PipelineConfig, ittybit: IttybitResource
+) -> None:
+    """Run the Ittybit jobs of every selected stage for every file of this run."""
+    keys = list(context.partition_keys)
+    stages = frozenset(Stage(key.path[-1]) for key in context.selected_asset_keys)
+    recorder = _Recorder(context)
+    tasks, unusable = _file_tasks(context, ittybit, config, keys, stages)
+    for key, reason in unusable.items():
+        for stage in sorted(stages):
+            recorder.record_failure(key, stage, "invalid_source", reason)
+    started = time.monotonic()
+    outcome = asyncio.run(_run(ittybit, tasks, config, recorder))
+    failed = {**{k: recorder.failures[k] for k in unusable}, **outcome.failed}
+    context.log.info(
+        f"{len(keys)} file(s): {len(keys) - len(failed)} succeeded, {len(failed)} failed "
+        f"in {time.monotonic() - started:.1f}s; at most {outcome.jobs_in_flight_high_water} "
+        "remote job(s) in flight"
+    )
+    if failed:
+        raise dg.Failure(
+            description=_failure_description(failed),
+            metadata={"failed_files": len(failed), "failed_keys": sorted(failed)},
+        )
+
+
+async def _run(
+    ittybit: IttybitResource, tasks: Sequence[FileTask], config: PipelineConfig, recorder: _Recorder
+) -> Any:
+    client = ittybit.make_client(on_retry=recorder.record_retry)
+    machine_slots = machine_slots_for(config.max_in_flight or ittybit.max_in_flight)
+    settings = ChainSettings(
+        deadlines={Stage(name): seconds for name, seconds in config.deadlines_s.items()}
+    )
+    try:
+        return await run_batch(
+            client,
+            tasks,
+            settings=settings,
+            max_in_flight=config.run_in_flight or ittybit.run_in_flight,
+            sink=recorder.record,
+            machine_slots=machine_slots,
+        )
+    finally:
+        await client.aclose()
+        if machine_slots is not None:
+            machine_slots.close()
+
+
+def _file_tasks(
+    context: dg.AssetExecutionContext,
+    ittybit: IttybitResource,
+    config: PipelineConfig,
+    keys: list[str],
+    stages: frozenset[Stage],
+) -> tuple[list[FileTask], dict[str, str]]:
+    """Build the chain input of every key; keys that cannot run map to the reason why."""
+    sources = SourceRegistry.default().get_many(keys)
+    # Reuse needs the ingested result even when ingested itself is not selected.
+    priors = prior_results(context.instance, set(stages) | {Stage.INGESTED}, keys)
+    tasks: list[FileTask] = []
+    unusable: dict[str, str] = {}
+    for key in keys:
+        source = sources.get(key) or _adhoc_source(key)
+        if source is None:
+            unusable[key] = (
+                f"partition {key!r} is not a registered source: add files with "
+                "`media-assets run`, the new_uploads sensor, or use an http(s) URL as the key"
+            )
+            continue
+        try:
+            input_url = ittybit.input_url(source.uri)
+        except SourceUnreachable as error:
+            unusable[key] = str(error)
+            continue
+        overrides: dict[Stage, dict[str, Any]] = {}
+        for stage in ALL_STAGES:
+            merged = {**source.options.get(str(stage), {}), **config.options.get(str(stage), {})}
+            if merged:
+                overrides[stage] = merged
+        tasks.append(
+            FileTask(
+                key=key,
+                source_uri=source.uri,
+                input_url=input_url,
+                source_version=source.version or source.uri,
+                stages=stages,
+                overrides=overrides,
+                prior=priors.get(key, {}),
+                force=config.force,
+            )
+        )
+    return tasks, unusable
+
+
+def _adhoc_source(key: str) -> SourceFile | None:
+    """A partition added by hand in the UI whose key is itself an http(s) URL."""
+    if key.startswith(("http://", "https://")):
+        return SourceFile(key=key, uri=key, name=key.rsplit("/", 1)[-1] or key)
+    return None
+
+
+def _failure_description(failed: dict[str, list[MediaResult]]) -> str:
+    lines = [f"{len(failed)} file(s) failed:"]
+    for key in sorted(failed)[:200]:
+        first = failed[key][0]
+        lines.append(
+            f"- {key} ({first.source_uri}): {first.stage} {first.error_kind}: {first.error_message}"
+        )
+    if len(failed) > 200:
+        lines.append(f"... and {len(failed) - 200} more (see the manifest)")
+    return "\n".join(lines)
+
+
+class _Recorder:
+    """Turns stage reports into Dagster events as they arrive."""
+
+    def __init__(self, context: dg.AssetExecutionContext) -> None:
+        self._context = context
+        self.failures: dict[str, list[MediaResult]] = {}
+
+    def record(self, report: StageReport) -> None:
+        result = report.result
+        metadata: dict[str, Any] = report.metadata()
+        if result.output_url:
+            metadata["output_url"] = dg.MetadataValue.url(result.output_url)
+            if result.stage == Stage.THUMBNAIL:
+                metadata["preview"] = dg.MetadataValue.md(f"![thumbnail]({result.output_url})")
+        asset_key = dg.AssetKey(str(result.stage))
+        if result.status == ResultStatus.FAILED:
+            self.failures.setdefault(result.partition_key, []).append(result)
+            self._context.log.warning(
+                f"{result.partition_key} {result.stage} failed: {result.error_kind}: "
+                f"{result.error_message}"
+            )
+            event: dg.AssetMaterialization | dg.AssetObservation = dg.AssetObservation(
+                asset_key=asset_key, partition=result.partition_key, metadata=metadata
+            )
+        else:
+            event = dg.AssetMaterialization(
+                asset_key=asset_key, partition=result.partition_key, metadata=metadata
+            )
+        self._context.log_event(event)
+
+    def record_failure(self, key: str, stage: Stage, kind: str, message: str) -> None:
+        result = MediaResult(
+            partition_key=key,
+            source_uri=key,
+            stage=stage,
+            status=ResultStatus.FAILED,
+            error_kind=kind,
+            error_message=message,
+            completed_at=int(time.time() * 1000),
+        )
+        self.record(
+            StageReport(
+                result=result, facts=None, source_version=key, options_hash=None, generation=0
+            )
+        )
+
+    def record_retry(self, event: RetryEvent) -> None:
+        self._context.log.warning(
+            f"retrying {event.request} in {event.wait:.2f}s (retry {event.retry_number}"
+            f"{', Retry-After' if event.retry_after else ''}): {event.error}"
+        )

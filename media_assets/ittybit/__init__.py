@@ -1,0 +1,74 @@
+"""An async client for Ittybit's jobs API. Knows nothing of Dagster.
+
+See ``errors`` for the exception hierarchy and ``retry`` for how retries behave.
+"""
+
+from media_assets.ittybit.client import IttybitClient, JobResult, JobStats, RequestStats
+from media_assets.ittybit.config import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    PollPolicy,
+    RateLimit,
+    RetryPolicy,
+    Timeout,
+)
+from media_assets.ittybit.errors import (
+    AuthenticationError,
+    ClientError,
+    DeadlineExceeded,
+    HTTPStatusError,
+    IdempotencyConflict,
+    IttybitError,
+    JobFailed,
+    NotFoundError,
+    PermanentError,
+    RateLimited,
+    RequestTimeout,
+    RetryableError,
+    ServerError,
+    TaskFailed,
+    TransportError,
+    UnsupportedOperation,
+)
+from media_assets.ittybit.keys import idempotency_key
+from media_assets.ittybit.models import ErrorBody, File, Job, JobKind, JobStatus, Task
+from media_assets.ittybit.retry import RetryEvent
+
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "AuthenticationError",
+    "ClientError",
+    "DeadlineExceeded",
+    "ErrorBody",
+    "File",
+    "HTTPStatusError",
+    "IdempotencyConflict",
+    "IttybitClient",
+    "IttybitError",
+    "Job",
+    "JobFailed",
+    "JobKind",
+    "JobResult",
+    "JobStats",
+    "JobStatus",
+    "NotFoundError",
+    "PermanentError",
+    "PollPolicy",
+    "RateLimit",
+    "RateLimited",
+    "RequestStats",
+    "RequestTimeout",
+    "RetryEvent",
+    "RetryPolicy",
+    "RetryableError",
+    "ServerError",
+    "Task",
+    "TaskFailed",
+    "Timeout",
+    "TransportError",
+    "UnsupportedOperation",
+    "idempotency_key",
+]

@@ -1,0 +1,121 @@
+"""HTTP details of the client: turning responses into errors, reading headers, hiding the key."""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+
+import httpx
+
+from media_assets.ittybit.errors import (
+    AuthenticationError,
+    ClientError,
+    HTTPStatusError,
+    IdempotencyConflict,
+    NotFoundError,
+    RateLimited,
+    RequestTimeout,
+    RetryableError,
+    ServerError,
+    TransportError,
+)
+
+_RETRYABLE_STATUS = frozenset({408, 409})
+
+
+class Secret:
+    """A string that never shows itself in a repr, str or traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+def transport_error(request: str, error: httpx.HTTPError) -> RetryableError:
+    name = type(error).__name__
+    if isinstance(error, httpx.TimeoutException):
+        return RequestTimeout(f"{request}: timed out ({name})")
+    return TransportError(f"{request}: {name}: {error}")
+
+
+def error_for_response(request: str, response: httpx.Response) -> HTTPStatusError:
+    """The exception for a 4xx/5xx response, carrying Ittybit's ``kind`` and ``message``."""
+    status = response.status_code
+    kind, message = _error_body(response)
+    if status == 429:
+        return RateLimited(
+            message,
+            status_code=status,
+            kind=kind,
+            request=request,
+            retry_after=retry_after_seconds(response),
+        )
+    cls: type[HTTPStatusError] = ClientError
+    if status in _RETRYABLE_STATUS or status >= 500:
+        cls = ServerError
+    elif status == 401:
+        cls = AuthenticationError
+    elif status == 404:
+        cls = NotFoundError
+    elif "idempotency" in kind:
+        cls = IdempotencyConflict
+    return cls(message, status_code=status, kind=kind, request=request)
+
+
+def _error_body(response: httpx.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            kind = str(error.get("kind") or error.get("code") or f"http_{response.status_code}")
+            return kind, str(error.get("message") or response.reason_phrase)
+        if isinstance(error, str):
+            return f"http_{response.status_code}", error
+    text = response.text.strip()[:200]
+    return f"http_{response.status_code}", text or response.reason_phrase
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or ``retry-after-ms``."""
+    millis = response.headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+
+
+def parse_next_link(header: str | None) -> str | None:
+    """The ``rel="next"`` target of an RFC 8288 ``Link`` header."""
+    if not header:
+        return None
+    match = _LINK_NEXT.search(header)
+    return match.group(1) if match else None

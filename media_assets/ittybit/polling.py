@@ -1,0 +1,57 @@
+"""When to look at a job next.
+
+A job that reports ``progress`` tells us roughly when it will finish: from the time it has been
+processing and the fraction done, the remaining time is ``elapsed * (100 - p) / p``. Looking just
+after that moment notices the finish promptly with few requests; while a job is queued or reports
+no progress we back off exponentially instead.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from media_assets.ittybit.config import PollPolicy
+from media_assets.ittybit.models import Job, JobStatus
+
+
+@dataclass
+class PollSchedule:
+    """The polling state of one wait."""
+
+    policy: PollPolicy
+    started: float = field(default_factory=time.monotonic)  # when we began waiting
+    _backoff: float = 0.0
+
+    def first_delay(self) -> float:
+        self._backoff = self.policy.initial
+        return self.policy.initial
+
+    def next_delay(self, job: Job) -> float:
+        estimate = self._predicted_remaining(job) if self.policy.use_progress else None
+        if estimate is not None:
+            return self._clamp(estimate + self.policy.finish_margin)
+        self._backoff = self._clamp(self._backoff * self.policy.multiplier)
+        return self._backoff
+
+    def _clamp(self, delay: float) -> float:
+        return min(self.policy.max_interval, max(self.policy.min_interval, delay))
+
+    def _predicted_remaining(self, job: Job) -> float | None:
+        progress = job.progress
+        if job.status != JobStatus.PROCESSING or progress is None or not 0 < progress < 100:
+            return None
+        elapsed = self._processing_elapsed(job)
+        if elapsed is None or elapsed <= 0:
+            return None
+        return elapsed * (100 - progress) / progress
+
+    def _processing_elapsed(self, job: Job) -> float | None:
+        """Seconds the job has been processing, from the server's clock when it is plausible."""
+        waited = time.monotonic() - self.started
+        if job.started_at is not None:
+            elapsed = time.time() - job.started_at / 1000
+            # A skewed clock would make the estimate nonsense; then only our own view is usable.
+            if 0 <= elapsed <= waited + 1.0:
+                return elapsed
+        return waited

@@ -1,0 +1,143 @@
+"""Command-line flags of the local service, shared by ``python -m`` and ``media-assets``.
+
+``add_arguments`` and ``config_from_args`` let the main CLI offer the same flags under
+``media-assets serve-ittybit``; ``config_to_argv`` is their inverse, used to start the service
+in a child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import ServiceConfig
+
+
+def default_data_dir() -> Path:
+    home = os.environ.get("MEDIA_ASSETS_HOME")
+    base = Path(home) if home else Path.cwd() / ".media_assets"
+    return base / "local-ittybit"
+
+
+def _latency(text: str) -> tuple[float, float]:
+    low_text, _, high_text = text.partition(":")
+    try:
+        low = float(low_text)
+        high = float(high_text) if high_text else low
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN:MAX seconds, got {text!r}") from None
+    if low < 0 or high < low:
+        raise argparse.ArgumentTypeError(f"expected 0 <= MIN <= MAX, got {text!r}")
+    return (low, high)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the service's flags to ``parser``."""
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
+    parser.add_argument("--port", type=int, default=8787, help="port; 0 picks a free one")
+    parser.add_argument("--data-dir", type=Path, default=None, help="jobs database and outputs")
+    parser.add_argument("--engine", choices=("ffmpeg", "simulate"), default="ffmpeg")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="jobs processed at once (default: CPU count)"
+    )
+    parser.add_argument("--api-key", default=None, help="require Authorization: Bearer KEY")
+    parser.add_argument(
+        "--allow-root",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder whose files may be used as file:// inputs (repeatable)",
+    )
+    parser.add_argument("--public-url", default=None, help="base URL used in output URLs")
+    simulate = parser.add_argument_group("simulate engine")
+    simulate.add_argument(
+        "--latency",
+        type=_latency,
+        default=(0.05, 0.2),
+        metavar="MIN:MAX",
+        help="seconds per job",
+    )
+    simulate.add_argument("--fail-rate", type=_fraction, default=0.0, help="fraction of jobs")
+    simulate.add_argument("--fail-match", default=None, metavar="REGEX", help="inputs that fail")
+    simulate.add_argument(
+        "--error-rate", type=_fraction, default=0.0, help="fraction of API requests answered 5xx"
+    )
+    simulate.add_argument(
+        "--rate-limit", type=float, default=None, metavar="RPS", help="429 above this rate"
+    )
+    simulate.add_argument("--hang-rate", type=_fraction, default=0.0, help="jobs never finishing")
+    simulate.add_argument("--seed", type=int, default=None, help="makes a run repeatable")
+
+
+def config_from_args(ns: argparse.Namespace) -> ServiceConfig:
+    """Build the config from parsed flags; raises ValueError on inconsistent values."""
+    return ServiceConfig(
+        host=ns.host,
+        port=ns.port,
+        data_dir=(ns.data_dir or default_data_dir()).expanduser().resolve(),
+        engine=ns.engine,
+        workers=ns.workers,
+        api_key=ns.api_key,
+        allow_roots=tuple(root.expanduser().resolve() for root in ns.allow_root),
+        public_url=ns.public_url,
+        latency=ns.latency,
+        fail_rate=ns.fail_rate,
+        fail_match=ns.fail_match,
+        error_rate=ns.error_rate,
+        rate_limit=ns.rate_limit,
+        hang_rate=ns.hang_rate,
+        seed=ns.seed,
+    )
+
+
+def config_to_argv(config: ServiceConfig) -> list[str]:
+    """The flags that recreate ``config`` in another process."""
+    argv = ["--host", config.host, "--port", str(config.port)]
+    argv += ["--data-dir", str(config.data_dir), "--engine", config.engine]
+    if config.workers is not None:
+        argv += ["--workers", str(config.workers)]
+    if config.api_key is not None:
+        argv += ["--api-key", config.api_key]
+    for root in config.allow_roots:
+        argv += ["--allow-root", str(root)]
+    if config.public_url is not None:
+        argv += ["--public-url", config.public_url]
+    argv += ["--latency", f"{config.latency[0]!r}:{config.latency[1]!r}"]
+    argv += ["--fail-rate", repr(config.fail_rate), "--error-rate", repr(config.error_rate)]
+    argv += ["--hang-rate", repr(config.hang_rate)]
+    if config.fail_match is not None:
+        argv += ["--fail-match", config.fail_match]
+    if config.rate_limit is not None:
+        argv += ["--rate-limit", repr(config.rate_limit)]
+    if config.seed is not None:
+        argv += ["--seed", str(config.seed)]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m media_assets.local_ittybit",
+        description="Local Ittybit-compatible jobs API (ffmpeg or simulate engine).",
+    )
+    add_arguments(parser)
+    ns = parser.parse_args(argv)
+    try:
+        config = config_from_args(ns)
+    except ValueError as exc:
+        parser.error(str(exc))
+    from .server import serve  # server imports cli; importing it here avoids a cycle
+
+    serve(config)

@@ -1,0 +1,109 @@
+"""Settings of the local Ittybit-compatible service, shared by the CLI, the server and the tests."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+EngineName = Literal["ffmpeg", "simulate"]
+
+# Simulated jobs only sleep, so a slot costs nothing; the cap just has to exceed any sane backlog.
+SIMULATE_DEFAULT_WORKERS = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceConfig:
+    """Everything the service needs to start. Simulate knobs are ignored by the ffmpeg engine."""
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    data_dir: Path
+    engine: EngineName = "ffmpeg"
+    workers: int | None = None
+    api_key: str | None = None
+    allow_roots: tuple[Path, ...] = ()
+    public_url: str | None = None
+    # simulate engine
+    latency: tuple[float, float] = (0.05, 0.2)
+    fail_rate: float = 0.0
+    fail_match: str | None = None
+    error_rate: float = 0.0
+    rate_limit: float | None = None
+    hang_rate: float = 0.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ("ffmpeg", "simulate"):
+            raise ValueError(f"engine must be 'ffmpeg' or 'simulate', not {self.engine!r}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be within 0..65535, not {self.port}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be at least 1, not {self.workers}")
+        low, high = self.latency
+        if low < 0 or high < low:
+            raise ValueError(f"latency must be 0 <= MIN <= MAX, not {low}:{high}")
+        for name in ("fail_rate", "error_rate", "hang_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within 0..1, not {value}")
+        if self.rate_limit is not None and self.rate_limit <= 0:
+            raise ValueError(f"rate_limit must be positive, not {self.rate_limit}")
+        if self.fail_match is not None:
+            try:
+                re.compile(self.fail_match)
+            except re.error as exc:
+                raise ValueError(f"fail_match is not a valid regular expression: {exc}") from exc
+        if self.api_key is not None and not self.api_key.strip():
+            raise ValueError("api_key must not be empty")
+
+    @property
+    def effective_workers(self) -> int:
+        """How many jobs may be processing at once."""
+        if self.workers is not None:
+            return self.workers
+        if self.engine == "simulate":
+            return SIMULATE_DEFAULT_WORKERS
+        return os.cpu_count() or 1
+
+    @property
+    def base_url(self) -> str:
+        """Root of every URL the service hands out (job outputs, pagination links)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return self.bound_url
+
+    @property
+    def bound_url(self) -> str:
+        """Where the listening socket can be reached, whatever ``public_url`` says."""
+        return f"http://{_url_host(self.host)}:{self.port}"
+
+    @property
+    def files_dir(self) -> Path:
+        """Where job outputs live; the only folder ``GET /files/...`` can read."""
+        return self.data_dir / "files"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Where downloaded inputs wait while a job uses them."""
+        return self.data_dir / "tmp"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "jobs.sqlite3"
+
+
+def _url_host(host: str) -> str:
+    # A wildcard bind address is not something a client can connect to; loopback always works.
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return f"[{host}]" if address.version == 6 else host

@@ -1,0 +1,58 @@
+"""The ffmpeg engine: real probing (PyAV) and encoding (the imageio-ffmpeg binary).
+
+The media work itself lives in ``local_ittybit.media``; this adapter fetches the input, runs
+the blocking calls in worker threads so the event loop keeps answering, and names and serves
+the output at ``/files/<job id>/<input stem>.<ext>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+import httpx
+
+from ..config import ServiceConfig
+from ..inputs import local_copy, output_stem
+from ..jobs import ENCODE_TASK, PROBE_TASK, Json
+from ..media import encode, output_extension, probe_file
+from .base import JobRun
+
+
+class FfmpegEngine:
+    """Probe, then encode, each job's input."""
+
+    def __init__(self, config: ServiceConfig, http: httpx.AsyncClient) -> None:
+        self._config = config
+        self._http = http
+
+    async def run(self, run: JobRun) -> str:
+        job = run.job
+        kind, options, input_url = job["kind"], job["options"], job["input"]
+        run.start_task(PROBE_TASK)
+        async with local_copy(input_url, self._config, self._http) as source_path:
+            source = await run.in_thread(probe_file, source_path)
+            source_file = {**source, "url": input_url}
+            run.finish_task(PROBE_TASK, source_file)
+            run.start_task(ENCODE_TASK, source_file)
+            name = f"{output_stem(input_url)}.{output_extension(kind, options)}"
+            target = self._config.files_dir / job["id"] / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            encoded = await run.in_thread(
+                encode,
+                kind,
+                options,
+                source_path,
+                target,
+                probe=source,
+                on_progress=run.report_progress,
+                cancel=run.cancel,
+            )
+        url = f"{self._config.base_url}/files/{job['id']}/{quote(name)}"
+        run.finish_task(ENCODE_TASK, {**encoded, "url": url})
+        return url
+
+    async def probe(self, url: str) -> Json:
+        async with local_copy(url, self._config, self._http) as path:
+            probed = await asyncio.to_thread(probe_file, path)
+        return {**probed, "url": url}

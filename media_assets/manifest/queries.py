@@ -1,0 +1,148 @@
+"""Reading the manifest (read-only connections) and rendering rows for the terminal.
+
+The manifest is a plain DuckDB file, so any DuckDB client can query it, e.g.
+``duckdb -readonly .media_assets/manifest.duckdb``. Useful queries:
+
+.. code-block:: sql
+
+    -- Totals per stage and overall
+    SELECT * FROM batch_summary;
+
+    -- Completion rate per stage and overall
+    SELECT stage, done, total, percent FROM completion_rate;
+
+    -- Status breakdown with percentages (the cloud-tasks seed's progress query)
+    SELECT status, count(*) AS total,
+           round(count(*) * 100.0 / sum(count(*)) OVER (), 1) AS pct
+    FROM media_results GROUP BY status ORDER BY total DESC;
+
+    -- Average processing time by kind (seconds), with percentiles
+    SELECT kind, stage, results, avg_seconds, p50_ms, p95_ms FROM avg_processing_time_by_kind;
+
+    -- Failed files and why
+    SELECT partition_key, stage, error_kind, error_message, source_uri
+    FROM media_results WHERE status = 'failed' ORDER BY partition_key, stage;
+
+    -- Stages that re-used an earlier result instead of creating a remote job
+    SELECT stage, count(*) FROM media_results WHERE cached GROUP BY stage;
+
+    -- Slowest transcodes
+    SELECT partition_key, processing_ms / 1000.0 AS seconds, width, height
+    FROM media_results WHERE stage = 'transcoded' AND status = 'succeeded'
+    ORDER BY processing_ms DESC LIMIT 10;
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from media_assets.manifest.schema import STAGE_ORDER_SQL, TABLE
+
+Format = Literal["table", "json", "csv"]
+FORMATS: tuple[Format, ...] = ("table", "json", "csv")
+
+
+def query(path: Path, sql: str, parameters: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+    """Run one query on a read-only connection; rows as dicts keyed by column name."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no manifest at {path} (build it by materializing batch_manifest)")
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        cursor = conn.execute(sql, parameters)
+        names = [column[0] for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        conn.close()
+
+
+def read_summary(path: Path) -> list[dict[str, Any]]:
+    """The ``batch_summary`` view: per stage, then the overall row."""
+    return query(path, "SELECT * FROM batch_summary")
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """Every ``media_results`` row, by partition key then pipeline stage order."""
+    return query(path, f"SELECT * FROM {TABLE} ORDER BY partition_key, {STAGE_ORDER_SQL}")
+
+
+def render(
+    rows: Sequence[dict[str, Any]], fmt: Format, *, columns: Sequence[str] | None = None
+) -> str:
+    """Rows as an aligned text table, a JSON array, or CSV with a header line.
+
+    Columns default to the first row's keys; timestamps are ISO 8601 in UTC.
+    """
+    names = list(columns) if columns is not None else (list(rows[0]) if rows else [])
+    if fmt == "json":
+        return json.dumps(
+            [{name: _plain(row.get(name)) for name in names} for row in rows],
+            indent=2,
+            ensure_ascii=False,
+        )
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        if names:
+            writer.writerow(names)
+        writer.writerows([_text(row.get(name)) for name in names] for row in rows)
+        return buffer.getvalue()
+    if fmt == "table":
+        return _table(rows, names)
+    raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
+
+
+def _table(rows: Sequence[dict[str, Any]], names: list[str]) -> str:
+    if not names:
+        return "(no rows)"
+    cells = [[_text(row.get(name)) for name in names] for row in rows]
+    widths = [max([len(name), *(len(line[i]) for line in cells)]) for i, name in enumerate(names)]
+    numeric = [_is_numeric_column(rows, name) for name in names]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            value.rjust(width) if is_number else value.ljust(width)
+            for value, width, is_number in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    output = [line(names), line(["-" * width for width in widths])]
+    output.extend(line(values) for values in cells)
+    if not rows:
+        output.append("(no rows)")
+    return "\n".join(output)
+
+
+def _is_numeric_column(rows: Sequence[dict[str, Any]], name: str) -> bool:
+    values = [row.get(name) for row in rows if row.get(name) is not None]
+    return bool(values) and all(
+        isinstance(value, int | float | Decimal) and not isinstance(value, bool) for value in values
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready value."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="milliseconds") + ("Z" if value.tzinfo is None else "")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _text(value: Any) -> str:
+    """A cell for text output; NULL is empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    plain = _plain(value)
+    return plain if isinstance(plain, str) else str(plain)

@@ -1,0 +1,71 @@
+"""One row of the manifest: the result of one stage for one file.
+
+The pipeline logs these as materialization (or failure observation) metadata, the manifest asset
+reads them back from the event log and writes them to DuckDB. Plain Python values only, so this
+module knows nothing of Dagster or DuckDB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Stage(StrEnum):
+    INGESTED = "ingested"
+    THUMBNAIL = "thumbnail"
+    AUDIO = "audio"
+    TRANSCODED = "transcoded"
+
+
+class ResultStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    NOT_APPLICABLE = "not_applicable"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaResult:
+    """The columns of ``media_results``, in contract order."""
+
+    partition_key: str
+    source_uri: str
+    stage: Stage
+    status: ResultStatus
+    job_id: str | None = None
+    output_url: str | None = None
+    kind: str | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    filesize: int | None = None
+    processing_ms: int | None = None
+    attempts: int | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    created_at: int | None = None  # Unix ms, when the remote job was created
+    completed_at: int | None = None  # Unix ms, when it reached a terminal status
+    cached: bool = False  # re-used an earlier result for the same source version and options
+
+    def to_metadata(self) -> dict[str, Any]:
+        """Metadata values for the event log, without ``None`` (Dagster shows them as empty)."""
+        values = dataclasses.asdict(self)
+        values["stage"] = str(self.stage)
+        values["status"] = str(self.status)
+        return {k: v for k, v in values.items() if v is not None}
+
+    @classmethod
+    def from_metadata(cls, values: dict[str, Any]) -> MediaResult:
+        """Inverse of ``to_metadata``; unknown keys (previews, links) are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in values.items() if k in names}
+        kwargs["stage"] = Stage(kwargs["stage"])
+        kwargs["status"] = ResultStatus(kwargs["status"])
+        return cls(**kwargs)
+
+
+MANIFEST_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(MediaResult))

@@ -1,0 +1,70 @@
+"""Many files at once: a bounded number of remote jobs in flight, no barrier between stages.
+
+Files start as soon as there is room; each runs its own chain, so one file's transcode overlaps
+another's ingest. ``max_in_flight`` bounds the remote jobs of this batch; an optional
+``LockFileSlots`` bounds them across every process on the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from media_assets.ittybit import IttybitClient
+from media_assets.manifest.records import MediaResult
+from media_assets.pipeline.chain import ChainSettings, FileChain, FileTask, ReportSink
+from media_assets.pipeline.slots import JobSlots, LockFileSlots
+
+
+@dataclass
+class BatchOutcome:
+    """Which files failed, with their failed stage results."""
+
+    failed: dict[str, list[MediaResult]] = field(default_factory=dict)
+    files: int = 0
+    jobs_in_flight_high_water: int = 0
+
+
+async def run_batch(
+    client: IttybitClient,
+    tasks: Sequence[FileTask],
+    *,
+    settings: ChainSettings,
+    max_in_flight: int,
+    sink: ReportSink,
+    machine_slots: LockFileSlots | None = None,
+) -> BatchOutcome:
+    """Run every task's chain; report each stage result to ``sink`` as it happens."""
+    slots = JobSlots(max_in_flight, machine_slots)
+    outcome = BatchOutcome(files=len(tasks))
+
+    async def one(task: FileTask) -> None:
+        failed = await FileChain(client, slots, settings, task, sink).run()
+        if failed:
+            outcome.failed[task.key] = failed
+
+    # A few more files than job slots, so that while some files probe or wait on a result
+    # others keep the slots busy; tasks are created as room frees, not 50,000 up front.
+    window = max_in_flight + max(2, max_in_flight // 4)
+    pending: set[asyncio.Task[None]] = set()
+    try:
+        for task in tasks:
+            if len(pending) >= window:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for finished in done:
+                    finished.result()
+            pending.add(asyncio.create_task(one(task)))
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for finished in done:
+                finished.result()
+    finally:
+        # Cancelled (a terminated run) or failed: the chains still running cancel their
+        # remote jobs on the way out; wait for them so no cancel is lost.
+        for straggler in pending:
+            straggler.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+    outcome.jobs_in_flight_high_water = slots.run.in_use_high_water
+    return outcome

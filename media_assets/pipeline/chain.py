@@ -1,0 +1,363 @@
+"""One file's chain: probe, ingest, then thumbnail, audio and transcoded side by side.
+
+Each (stage, file) result is reported through ``on_result`` the moment it is known, so the caller
+can record it at once; nothing waits for other files. A stage whose source version and options
+match an earlier success is not run again: its earlier result is reported as cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from media_assets.ittybit import (
+    DeadlineExceeded,
+    IttybitClient,
+    IttybitError,
+    Job,
+    JobFailed,
+    TaskFailed,
+    idempotency_key,
+)
+from media_assets.manifest.records import MediaResult, ResultStatus, Stage
+from media_assets.pipeline.slots import JobSlots
+from media_assets.pipeline.stages import (
+    DOWNSTREAM,
+    MediaFacts,
+    StageJob,
+    not_applicable_reason,
+    stage_job,
+)
+
+# Downstream stages first: finishing files already ingested beats starting new ones.
+_PRIORITY = {Stage.INGESTED: 1, Stage.THUMBNAIL: 0, Stage.AUDIO: 0, Stage.TRANSCODED: 0}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriorResult:
+    """The latest recorded outcome of one stage for one file (from the event log)."""
+
+    result: MediaResult
+    source_version: str | None
+    options_hash: str | None
+    generation: int
+    facts: MediaFacts | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileTask:
+    """Everything the chain needs to process one file."""
+
+    key: str
+    source_uri: str
+    input_url: str  # the URL the service fetches (may differ from source_uri, e.g. mapped)
+    source_version: str
+    stages: frozenset[Stage]
+    overrides: Mapping[Stage, Mapping[str, Any]] = field(default_factory=dict)
+    prior: Mapping[Stage, PriorResult] = field(default_factory=dict)
+    force: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageReport:
+    """A result plus the facts that let a later run reuse it."""
+
+    result: MediaResult
+    facts: MediaFacts | None
+    source_version: str
+    options_hash: str | None
+    generation: int
+    idempotency_key: str | None = None
+    requests: int = 0
+    retries: int = 0
+
+    def metadata(self) -> dict[str, Any]:
+        values = self.result.to_metadata()
+        values["source_version"] = self.source_version
+        values["generation"] = self.generation
+        if self.options_hash:
+            values["options_hash"] = self.options_hash
+        if self.idempotency_key:
+            values["idempotency_key"] = self.idempotency_key
+        if self.requests:
+            values["http_requests"] = self.requests
+        if self.retries:
+            values["http_retries"] = self.retries
+        if self.facts is not None:
+            values.update(self.facts.to_metadata())
+        return values
+
+
+ReportSink = Callable[[StageReport], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChainSettings:
+    deadlines: Mapping[Stage, float]
+    probe_timeout: float = 300.0
+
+
+def options_hash(job: StageJob) -> str:
+    return idempotency_key(str(job.kind), dict(job.options))[:16]
+
+
+class FileChain:
+    """Runs one ``FileTask`` against the client; reports every stage outcome to ``sink``."""
+
+    def __init__(
+        self,
+        client: IttybitClient,
+        slots: JobSlots,
+        settings: ChainSettings,
+        task: FileTask,
+        sink: ReportSink,
+    ) -> None:
+        self._client = client
+        self._slots = slots
+        self._settings = settings
+        self._task = task
+        self._sink = sink
+        self.failed: list[MediaResult] = []
+
+    def _report(self, report: StageReport) -> None:
+        if report.result.status == ResultStatus.FAILED:
+            self.failed.append(report.result)
+        self._sink(report)
+
+    def _blank(self, stage: Stage) -> MediaResult:
+        return MediaResult(
+            partition_key=self._task.key,
+            source_uri=self._task.source_uri,
+            stage=stage,
+            status=ResultStatus.PENDING,
+        )
+
+    async def run(self) -> list[MediaResult]:
+        """Process the file; returns the failed stage results (empty when all went well)."""
+        task = self._task
+        ingest = await self._ingested(task)
+        if ingest is None:
+            return self.failed
+        facts, ingested_url = ingest
+        downstream = [stage for stage in DOWNSTREAM if stage in task.stages]
+        await asyncio.gather(
+            *(self._downstream(stage, facts, ingested_url) for stage in downstream)
+        )
+        return self.failed
+
+    # -- ingest -------------------------------------------------------------------------
+
+    async def _ingested(self, task: FileTask) -> tuple[MediaFacts, str] | None:
+        """The ingested output (made now, cached, or from an earlier run) and the media facts."""
+        prior = task.prior.get(Stage.INGESTED)
+        if Stage.INGESTED not in task.stages:
+            if (
+                prior is None
+                or prior.result.status != ResultStatus.SUCCEEDED
+                or prior.facts is None
+                or not prior.result.output_url
+            ):
+                self._fail_downstream(
+                    "ingested_missing", "ingested is not materialized for this file: select it too"
+                )
+                return None
+            if prior.source_version != task.source_version:
+                self._fail_downstream(
+                    "ingested_stale",
+                    "the source changed since it was ingested: select ingested too",
+                )
+                return None
+            return prior.facts, prior.result.output_url
+        if self._reusable(Stage.INGESTED, prior, None) and prior and prior.facts:
+            assert prior.result.output_url is not None
+            self._report(self._cached(prior, prior.facts))
+            return prior.facts, prior.result.output_url
+        try:
+            probe = await self._client.probe(task.input_url, timeout=self._settings.probe_timeout)
+        except (IttybitError, TaskFailed) as error:
+            kind, message = _describe(error)
+            self._fail(Stage.INGESTED, None, kind, message, prior)
+            self._fail_downstream("upstream_failed", f"ingested failed: {message}")
+            return None
+        facts = MediaFacts.from_probe(probe)
+        report = await self._run_stage(Stage.INGESTED, facts, task.input_url, prior)
+        if report.result.status != ResultStatus.SUCCEEDED or not report.result.output_url:
+            self._fail_downstream(
+                "upstream_failed", f"ingested failed: {report.result.error_message}"
+            )
+            return None
+        return facts, report.result.output_url
+
+    def _fail_downstream(self, kind: str, message: str) -> None:
+        for stage in DOWNSTREAM:
+            if stage in self._task.stages:
+                self._fail(stage, None, kind, message, self._task.prior.get(stage))
+
+    # -- downstream -----------------------------------------------------------------------
+
+    async def _downstream(self, stage: Stage, facts: MediaFacts, ingested_url: str) -> None:
+        reason = not_applicable_reason(stage, facts)
+        prior = self._task.prior.get(stage)
+        if reason is not None:
+            result = replace(
+                self._blank(stage), status=ResultStatus.NOT_APPLICABLE, error_message=reason
+            )
+            self._report(
+                StageReport(
+                    result=result,
+                    facts=facts,
+                    source_version=self._task.source_version,
+                    options_hash=None,
+                    generation=prior.generation if prior else 0,
+                )
+            )
+            return
+        await self._run_stage(stage, facts, ingested_url, prior)
+
+    # -- one remote job -------------------------------------------------------------------
+
+    def _reusable(self, stage: Stage, prior: PriorResult | None, job: StageJob | None) -> bool:
+        if self._task.force or prior is None:
+            return False
+        if prior.result.status != ResultStatus.SUCCEEDED or not prior.result.output_url:
+            return False
+        if prior.source_version != self._task.source_version:
+            return False
+        if job is None:  # ingest: options depend on facts we only know from the prior run
+            overrides = self._task.overrides.get(stage, {})
+            if prior.facts is None:
+                return False
+            job = stage_job(stage, prior.facts, overrides)
+        return prior.options_hash == options_hash(job)
+
+    def _cached(self, prior: PriorResult, facts: MediaFacts | None) -> StageReport:
+        return StageReport(
+            result=replace(prior.result, cached=True),
+            facts=facts,
+            source_version=self._task.source_version,
+            options_hash=prior.options_hash,
+            generation=prior.generation,
+        )
+
+    def _generation(self, prior: PriorResult | None) -> int:
+        """A failed attempt moves to a new generation, so the retry creates a new remote job.
+
+        A run that crashed recorded nothing, so its retry keeps the generation and re-attaches
+        to the same remote job through the Idempotency-Key.
+        """
+        if prior is None:
+            return 0
+        if prior.result.status == ResultStatus.FAILED:
+            return prior.generation + 1
+        return prior.generation
+
+    async def _run_stage(
+        self, stage: Stage, facts: MediaFacts, input_url: str, prior: PriorResult | None
+    ) -> StageReport:
+        task = self._task
+        job = stage_job(stage, facts, task.overrides.get(stage))
+        digest = options_hash(job)
+        if self._reusable(stage, prior, job) and prior is not None:
+            report = self._cached(prior, facts)
+            self._report(report)
+            return report
+        generation = self._generation(prior)
+        key = idempotency_key(task.key, str(stage), digest, task.source_version, generation)
+        metadata = {"partition_key": task.key, "stage": str(stage)}
+        created_at = int(time.time() * 1000)
+        async with self._slots.hold(_PRIORITY[stage]):
+            try:
+                outcome = await self._client.run_job(
+                    input=input_url,
+                    kind=job.kind,
+                    options=job.options,
+                    metadata=metadata,
+                    idempotency_key=key,
+                    timeout=self._settings.deadlines.get(stage),
+                )
+            except (IttybitError, TaskFailed) as error:
+                error_kind, message = _describe(error)
+                failed_job = getattr(error, "job", None)
+                return self._fail(
+                    stage, facts, error_kind, message, prior, job=failed_job, key=key, digest=digest
+                )
+        done = outcome.job
+        output = done.output_file
+        result = MediaResult(
+            partition_key=task.key,
+            source_uri=task.source_uri,
+            stage=stage,
+            status=ResultStatus.SUCCEEDED,
+            job_id=done.id,
+            output_url=done.output or (output.url if output else None),
+            kind=str(job.kind),
+            format=(output.format if output else None) or str(job.options.get("format") or ""),
+            width=output.width if output else None,
+            height=output.height if output else None,
+            duration_s=output.duration if output else None,
+            filesize=output.filesize if output else None,
+            processing_ms=done.processing_ms,
+            attempts=generation + 1,
+            created_at=done.created_at or created_at,
+            completed_at=done.finished_at or int(time.time() * 1000),
+        )
+        report = StageReport(
+            result=result,
+            facts=facts,
+            source_version=task.source_version,
+            options_hash=digest,
+            generation=generation,
+            idempotency_key=key,
+            requests=outcome.requests,
+            retries=outcome.retries,
+        )
+        self._report(report)
+        return report
+
+    def _fail(
+        self,
+        stage: Stage,
+        facts: MediaFacts | None,
+        error_kind: str,
+        message: str,
+        prior: PriorResult | None,
+        *,
+        job: Job | None = None,
+        key: str | None = None,
+        digest: str | None = None,
+    ) -> StageReport:
+        generation = self._generation(prior)
+        result = replace(
+            self._blank(stage),
+            status=ResultStatus.FAILED,
+            job_id=job.id if job else None,
+            kind=str(job.kind) if job else None,
+            attempts=generation + 1,
+            error_kind=error_kind,
+            error_message=message,
+            created_at=job.created_at if job else None,
+            completed_at=int(time.time() * 1000),
+        )
+        report = StageReport(
+            result=result,
+            facts=facts,
+            source_version=self._task.source_version,
+            options_hash=digest,
+            generation=generation,
+            idempotency_key=key,
+        )
+        self._report(report)
+        return report
+
+
+def _describe(error: Exception) -> tuple[str, str]:
+    """An error kind and a message a user can act on."""
+    if isinstance(error, JobFailed | TaskFailed):
+        return error.kind, error.reason
+    if isinstance(error, DeadlineExceeded):
+        return "deadline_exceeded", error.message
+    kind = getattr(error, "kind", None) or type(error).__name__
+    return str(kind), str(error)

@@ -1,0 +1,141 @@
+"""Slots for remote jobs in flight: per run (asyncio) and across processes (lock files).
+
+``PrioritySlots`` bounds the jobs one run has in flight and serves waiters by priority, so a file
+that is already ingested gets its deliverables made before a new file is ingested: files finish
+steadily instead of all at the end.
+
+``LockFileSlots`` bounds the jobs in flight across every run on the machine: ``N`` lock files, a
+job holds one with ``flock`` while it is in flight. The kernel releases a lock when its process
+dies, so a crashed run can never leak a slot. With it, ``--max-in-flight N`` holds whatever the
+run queue and files-per-run settings are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import heapq
+import itertools
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+
+class PrioritySlots:
+    """A semaphore whose waiters are served lowest ``priority`` first, FIFO within a priority."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("slots size must be >= 1")
+        self.size = size
+        self._free = size
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self.in_use_high_water = 0
+
+    @property
+    def in_use(self) -> int:
+        return self.size - self._free
+
+    async def acquire(self, priority: int = 0) -> None:
+        if self._free > 0 and not self._waiters:
+            self._take()
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # granted just as we were cancelled: hand it on
+            raise
+
+    def _take(self) -> None:
+        self._free -= 1
+        self.in_use_high_water = max(self.in_use_high_water, self.in_use)
+
+    def release(self) -> None:
+        self._free += 1
+        while self._waiters and self._free > 0:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                self._take()
+                future.set_result(None)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, priority: int = 0) -> AsyncIterator[None]:
+        await self.acquire(priority)
+        try:
+            yield
+        finally:
+            self.release()
+
+
+class LockFileSlots:
+    """``size`` machine-wide slots backed by ``flock`` on files in ``folder``."""
+
+    def __init__(self, folder: Path, size: int, *, poll_interval: float = 0.02) -> None:
+        if size < 1:
+            raise ValueError("slots size must be >= 1")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.size = size
+        self._paths = [folder / f"slot-{i:05d}.lock" for i in range(size)]
+        self._fds: dict[int, int] = {}
+        self._held: set[int] = set()
+        self._poll = poll_interval
+        self._turn = asyncio.Lock()  # one poller per process; the rest queue behind it
+
+    def _try_take(self) -> int | None:
+        for index, path in enumerate(self._paths):
+            if index in self._held:
+                continue
+            fd = self._fds.get(index)
+            if fd is None:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                self._fds[index] = fd
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            self._held.add(index)
+            return index
+        return None
+
+    async def acquire(self) -> int:
+        async with self._turn:
+            while True:
+                index = self._try_take()
+                if index is not None:
+                    return index
+                await asyncio.sleep(self._poll)
+
+    def release(self, index: int) -> None:
+        fcntl.flock(self._fds[index], fcntl.LOCK_UN)
+        self._held.discard(index)
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        self._held.clear()
+
+
+class JobSlots:
+    """What a remote job holds while in flight: a run slot, then a machine-wide slot if any."""
+
+    def __init__(self, per_run: int, machine: LockFileSlots | None = None) -> None:
+        self.run = PrioritySlots(per_run)
+        self.machine = machine
+
+    @contextlib.asynccontextmanager
+    async def hold(self, priority: int = 0) -> AsyncIterator[None]:
+        async with self.run.hold(priority):
+            if self.machine is None:
+                yield
+                return
+            index = await self.machine.acquire()
+            try:
+                yield
+            finally:
+                self.machine.release(index)

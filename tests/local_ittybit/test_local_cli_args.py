@@ -1,0 +1,53 @@
+"""The service's command-line flags."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from media_assets.local_ittybit import ServiceConfig, add_arguments, config_from_args
+from media_assets.local_ittybit.cli import config_to_argv
+
+
+def _parse(argv: list[str]) -> ServiceConfig:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return config_from_args(parser.parse_args(argv))
+
+
+def test_flags_round_trip_through_config_to_argv(tmp_path: Path) -> None:
+    """Every setting survives config -> argv -> config, as a child process would receive it."""
+    config = ServiceConfig(
+        port=0,
+        data_dir=tmp_path.resolve(),
+        engine="simulate",
+        workers=4,
+        api_key="k",
+        allow_roots=(tmp_path.resolve(),),
+        public_url="http://media.local:9000",
+        latency=(0.25, 1.5),
+        fail_rate=0.1,
+        fail_match="bad",
+        error_rate=0.2,
+        rate_limit=50.0,
+        hang_rate=0.05,
+        seed=3,
+    )
+    assert _parse(config_to_argv(config)) == config
+
+
+def test_defaults_bind_loopback_with_the_ffmpeg_engine(tmp_path: Path) -> None:
+    """Without flags the service binds 127.0.0.1:8787 with the ffmpeg engine."""
+    config = _parse(["--data-dir", str(tmp_path)])
+    assert (config.host, config.port, config.engine) == ("127.0.0.1", 8787, "ffmpeg")
+    assert config.base_url == "http://127.0.0.1:8787"
+
+
+@pytest.mark.parametrize("argv", [["--latency", "2:1"], ["--fail-rate", "1.5"]])
+def test_bad_flag_values_are_usage_errors(argv: list[str]) -> None:
+    """Out-of-range simulate flags stop argument parsing with a usage error."""
+    with pytest.raises(SystemExit) as exit_info:
+        _parse(argv)
+    assert exit_info.value.code == 2
