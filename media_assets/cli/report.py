@@ -16,7 +16,13 @@ from media_assets.sources import SourceError
 
 def build_manifest(instance: dg.DagsterInstance) -> None:
     """Materialize ``batch_manifest`` (its only writer) against ``instance``."""
-    result = dg.materialize([batch_manifest], instance=instance, raise_on_error=False)
+    result = dg.materialize(
+        [batch_manifest],
+        instance=instance,
+        raise_on_error=False,
+        # The run is in the event log and the UI; the terminal only needs problems.
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
     if not result.success:
         raise RuntimeError("building the manifest failed; see the run in the Dagster UI")
 

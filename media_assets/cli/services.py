@@ -23,7 +23,7 @@ from media_assets.ittybit.config import BASE_URL_ENV, api_key_from_env
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService
 
-DAEMON_HEARTBEAT_FRESH_S = 90.0
+DAEMON_HEARTBEAT_FRESH_S = 75.0
 
 
 def service_answers(base_url: str) -> bool:
@@ -110,6 +110,8 @@ def dagster_daemon(instance: dg.DagsterInstance, *, log_path: Path) -> Iterator[
         yield True
     finally:
         stop_process_group(process)
+        # Its last heartbeats would make the next command think a daemon is still serving.
+        instance.wipe_daemon_heartbeats()
 
 
 def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

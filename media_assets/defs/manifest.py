@@ -5,8 +5,6 @@ Per-file results live in Dagster's event log; this asset reads the latest result
 ``duckdb_writer`` (limit 1), so two of them never write the file at once.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import dagster as dg
