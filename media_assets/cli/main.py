@@ -162,3 +162,7 @@ def _dev(port: int) -> int:
         command = [sys.executable, "-m", "dagster", "dev", "-m", "media_assets.definitions",
                    "-p", str(port)]  # fmt: skip
         return subprocess.call(command, env=os.environ.copy())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

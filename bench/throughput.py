@@ -1,0 +1,235 @@
+"""Throughput of the Dagster path against a hand-written asyncio pool, on the simulate engine.
+
+    .venv/bin/python bench/throughput.py [--files 1000] [--in-flight 100] [--latency 2:6]
+
+One local service (simulate engine, job time uniform in --latency, enough workers that it never
+queues) serves three measurements in one process:
+
+(a) the Dagster path: ``media-assets run`` over a JSONL library of --files URLs with
+    ``--max-in-flight C`` (daemon, backfill, ranged runs, event log, manifest);
+(b) a plain asyncio pool on the same client: C workers pulling jobs, each file's three
+    downstream jobs queued ahead of new ingests (the best a hand-written pool does);
+(c) Dagster with one run per file, on a smaller library, for reference.
+
+Efficiency E = ideal / actual, where ideal = sum of job service times / C from the service's own
+job records and actual = first job created -> last job finished. Figures are ratios of one run;
+the machine is noisy, so compare within a run, not across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from media_assets.ittybit import IttybitClient, JobKind
+from media_assets.local_ittybit.config import ServiceConfig
+from media_assets.local_ittybit.server import LocalService
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "media_assets.cli.main"]
+
+
+@dataclass
+class Figures:
+    label: str
+    jobs: int
+    files: int
+    wall_s: float
+    service_s: float  # sum of job service times
+    span_s: float  # first created -> last finished
+    in_flight: int
+    high_water: int
+    requests: int
+    cpu_s: float
+    runs: int | None = None
+    max_rss_mb: float | None = None
+
+    @property
+    def efficiency(self) -> float:
+        return (self.service_s / self.in_flight) / self.span_s if self.span_s else 0.0
+
+    def show(self, pool: Figures | None = None) -> None:
+        print(f"\n== {self.label}")
+        print(f"files {self.files}, jobs {self.jobs}, C = {self.in_flight}")
+        print(
+            f"E = ideal/actual = {self.efficiency:.3f}"
+            + (f"  ({self.efficiency / pool.efficiency:.3f} x the pool)" if pool else "")
+        )
+        print(
+            f"actual (first create -> last finish) {self.span_s:.1f}s; "
+            f"ideal {self.service_s / self.in_flight:.1f}s; end to end {self.wall_s:.1f}s"
+        )
+        print(f"high_water_in_flight {self.high_water} (cap {self.in_flight})")
+        print(f"HTTP requests per job {self.requests / max(1, self.jobs):.2f}")
+        print(f"orchestration CPU per file {1000 * self.cpu_s / max(1, self.files):.1f} ms")
+        if self.runs is not None:
+            print(f"Dagster runs created {self.runs}")
+        if self.max_rss_mb is not None:
+            print(f"largest process RSS {self.max_rss_mb:.0f} MB "
+                  f"= {self.max_rss_mb / self.in_flight:.2f} MB per in-flight job")  # fmt: skip
+
+
+def service_jobs(base_url: str, since_ms: int) -> list[dict[str, Any]]:
+    jobs: list[dict[str, Any]] = []
+    url: str | None = f"{base_url}/jobs?limit=100&order=asc"
+    with httpx.Client(timeout=30) as http:
+        while url:
+            response = http.get(url)
+            response.raise_for_status()
+            jobs.extend(job for job in response.json() if (job["created_at"] or 0) >= since_ms)
+            url = response.links.get("next", {}).get("url")
+    return jobs
+
+
+def stats(base_url: str) -> dict[str, Any]:
+    return httpx.get(f"{base_url}/_local/stats", timeout=10).json()  # type: ignore[no-any-return]
+
+
+def reset(base_url: str) -> None:
+    httpx.post(f"{base_url}/_local/stats/reset", timeout=10).raise_for_status()
+
+
+def measure(base_url: str, since_ms: int) -> tuple[int, float, float, int]:
+    jobs = [j for j in service_jobs(base_url, since_ms) if j["status"] == "succeeded"]
+    service = sum((j["finished_at"] - j["started_at"]) / 1000 for j in jobs)
+    span = (max(j["finished_at"] for j in jobs) - min(j["created_at"] for j in jobs)) / 1000
+    total = stats(base_url)
+    requests = sum(n for route, n in total["requests"].items() if "/_local" not in route)
+    return len(jobs), service, span, requests
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def dagster_path(base_url: str, files: int, in_flight: int, per_run: int, label: str) -> Figures:
+    home = Path(tempfile.mkdtemp(prefix="media-assets-bench-"))
+    library = home / "library.jsonl"
+    slug = label.split()[0].strip("()")
+    library.write_text(
+        "".join(
+            json.dumps({"url": f"https://media.invalid/{slug}/clip-{i:06d}.mp4"}) + "\n"
+            for i in range(files)
+        )  # fmt: skip
+    )
+    env = {**os.environ, "MEDIA_ASSETS_HOME": str(home), "ITTYBIT_BASE_URL": base_url,
+           "MEDIA_ASSETS_RUN_IN_FLIGHT": str(in_flight)}  # fmt: skip
+    env.pop("ITTYBIT_API_KEY", None)
+    reset(base_url)
+    since = int(time.time() * 1000)
+    cpu_before = children_cpu()
+    started = time.monotonic()
+    command = [*CLI, "run", str(library), "--max-in-flight", str(in_flight),
+               "--files-per-run", str(per_run)]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    wall = time.monotonic() - started
+    cpu = children_cpu() - cpu_before
+    if done.returncode != 0:
+        print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
+        raise SystemExit(f"media-assets run exited {done.returncode}")
+    jobs, service, span, requests = measure(base_url, since)
+    high_water = stats(base_url)["high_water_in_flight"]
+    runs = _count_runs(home)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return Figures(label, jobs, files, wall, service, span, in_flight, high_water, requests,
+                   cpu, runs=runs, max_rss_mb=rss)  # fmt: skip
+
+
+def _count_runs(home: Path) -> int:
+    code = "import dagster as dg\nwith dg.DagsterInstance.get() as i: print(len(i.get_run_ids()))\n"
+    env = {**os.environ, "DAGSTER_HOME": str(home / "dagster_home")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    # One of them is the manifest run.
+    return int(out.stdout.strip() or 0)
+
+
+async def _pool(base_url: str, files: int, in_flight: int) -> int:
+    async with IttybitClient(base_url=base_url, max_connections=in_flight * 2) as client:
+        work: deque[tuple[str, JobKind, dict[str, Any], int]] = deque(
+            (f"https://media.invalid/pool/clip-{i:06d}.mp4", JobKind.VIDEO, {"format": "mp4"}, 0)
+            for i in range(files)
+        )
+        downstream = [(JobKind.IMAGE, {"format": "webp", "width": 640}),
+                      (JobKind.AUDIO, {"format": "mp3"}),
+                      (JobKind.VIDEO, {"format": "mp4", "width": 1280})]  # fmt: skip
+
+        async def worker() -> None:
+            while work:
+                url, kind, options, depth = work.popleft()
+                if depth == 0:
+                    await client.probe(url)
+                result = await client.run_job(input=url, kind=kind, options=options)
+                if depth == 0:
+                    output = result.job.output or url
+                    for next_kind, next_options in downstream:
+                        work.appendleft((output, next_kind, next_options, 1))
+
+        await asyncio.gather(*(worker() for _ in range(in_flight)))
+        return client.stats.requests
+
+
+def plain_pool(base_url: str, files: int, in_flight: int) -> Figures:
+    reset(base_url)
+    since = int(time.time() * 1000)
+    cpu = time.process_time()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.monotonic()
+    asyncio.run(_pool(base_url, files, in_flight))
+    wall = time.monotonic() - started
+    cpu = time.process_time() - cpu
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
+    jobs, service, span, requests = measure(base_url, since)
+    high_water = stats(base_url)["high_water_in_flight"]
+    figures = Figures("(b) plain asyncio pool, same client", jobs, files, wall, service, span,
+                      in_flight, high_water, requests, cpu)  # fmt: skip
+    figures.max_rss_mb = max(0.0, rss)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--in-flight", type=int, default=100)
+    parser.add_argument("--latency", default="2:6")
+    parser.add_argument("--files-per-run", type=int, default=100)
+    parser.add_argument("--per-file-files", type=int, default=40, help="library size for (c)")
+    parser.add_argument("--per-file-in-flight", type=int, default=20)
+    parser.add_argument("--skip", default="", help="letters of measurements to skip, e.g. 'c'")
+    args = parser.parse_args()
+    low, high = (float(x) for x in args.latency.split(":"))
+    data = Path(tempfile.mkdtemp(prefix="media-assets-bench-svc-"))
+    config = ServiceConfig(port=0, data_dir=data, engine="simulate", latency=(low, high),
+                           workers=10_000, seed=1)  # fmt: skip
+    with LocalService(config) as service:
+        base_url = service.base_url
+        print(f"simulate service at {base_url}; {args.files} files, C = {args.in_flight}, "
+              f"job time uniform {low}-{high}s")  # fmt: skip
+        pool = plain_pool(base_url, args.files, args.in_flight) if "b" not in args.skip else None
+        if pool:
+            pool.show()
+        if "a" not in args.skip:
+            dagster = dagster_path(base_url, args.files, args.in_flight, args.files_per_run,
+                                   "(a) Dagster path: media-assets run (ranged runs)")  # fmt: skip
+            dagster.show(pool)
+        if "c" not in args.skip:
+            per_file = dagster_path(base_url, args.per_file_files, args.per_file_in_flight, 1,
+                                    "(c) Dagster, one run per file")  # fmt: skip
+            per_file.show()
+
+
+if __name__ == "__main__":
+    main()
