@@ -78,8 +78,10 @@ class Figures:
         if self.runs is not None:
             print(f"Dagster runs created {self.runs}")
         if self.max_rss_mb is not None:
-            print(f"largest process RSS {self.max_rss_mb:.0f} MB "
-                  f"= {self.max_rss_mb / self.in_flight:.2f} MB per in-flight job")  # fmt: skip
+            print(
+                f"largest process RSS {self.max_rss_mb:.0f} MB "
+                f"= {self.max_rss_mb / self.in_flight:.2f} MB per in-flight job"
+            )
 
 
 def service_jobs(base_url: str, since_ms: int) -> list[dict[str, Any]]:
@@ -124,17 +126,28 @@ def dagster_path(base_url: str, files: int, in_flight: int, per_run: int, label:
         "".join(
             json.dumps({"url": f"https://media.invalid/{slug}/clip-{i:06d}.mp4"}) + "\n"
             for i in range(files)
-        )  # fmt: skip
+        )
     )
-    env = {**os.environ, "MEDIA_ASSETS_HOME": str(home), "ITTYBIT_BASE_URL": base_url,
-           "MEDIA_ASSETS_RUN_IN_FLIGHT": str(in_flight)}  # fmt: skip
+    env = {
+        **os.environ,
+        "MEDIA_ASSETS_HOME": str(home),
+        "ITTYBIT_BASE_URL": base_url,
+        "MEDIA_ASSETS_RUN_IN_FLIGHT": str(in_flight),
+    }
     env.pop("ITTYBIT_API_KEY", None)
     reset(base_url)
     since = int(time.time() * 1000)
     cpu_before = children_cpu()
     started = time.monotonic()
-    command = [*CLI, "run", str(library), "--max-in-flight", str(in_flight),
-               "--files-per-run", str(per_run)]  # fmt: skip
+    command = [
+        *CLI,
+        "run",
+        str(library),
+        "--max-in-flight",
+        str(in_flight),
+        "--files-per-run",
+        str(per_run),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     wall = time.monotonic() - started
     cpu = children_cpu() - cpu_before
@@ -145,8 +158,20 @@ def dagster_path(base_url: str, files: int, in_flight: int, per_run: int, label:
     high_water = stats(base_url)["high_water_in_flight"]
     runs = _count_runs(home)
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return Figures(label, jobs, files, wall, service, span, in_flight, high_water, requests,
-                   cpu, runs=runs, max_rss_mb=rss)  # fmt: skip
+    return Figures(
+        label,
+        jobs,
+        files,
+        wall,
+        service,
+        span,
+        in_flight,
+        high_water,
+        requests,
+        cpu,
+        runs=runs,
+        max_rss_mb=rss,
+    )
 
 
 def _count_runs(home: Path) -> int:
@@ -163,9 +188,11 @@ async def _pool(base_url: str, files: int, in_flight: int) -> int:
             (f"https://media.invalid/pool/clip-{i:06d}.mp4", JobKind.VIDEO, {"format": "mp4"}, 0)
             for i in range(files)
         )
-        downstream = [(JobKind.IMAGE, {"format": "webp", "width": 640}),
-                      (JobKind.AUDIO, {"format": "mp3"}),
-                      (JobKind.VIDEO, {"format": "mp4", "width": 1280})]  # fmt: skip
+        downstream = [
+            (JobKind.IMAGE, {"format": "webp", "width": 640}),
+            (JobKind.AUDIO, {"format": "mp3"}),
+            (JobKind.VIDEO, {"format": "mp4", "width": 1280}),
+        ]
 
         async def worker() -> None:
             while work:
@@ -194,8 +221,18 @@ def plain_pool(base_url: str, files: int, in_flight: int) -> Figures:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
     jobs, service, span, requests = measure(base_url, since)
     high_water = stats(base_url)["high_water_in_flight"]
-    figures = Figures("(b) plain asyncio pool, same client", jobs, files, wall, service, span,
-                      in_flight, high_water, requests, cpu)  # fmt: skip
+    figures = Figures(
+        "(b) plain asyncio pool, same client",
+        jobs,
+        files,
+        wall,
+        service,
+        span,
+        in_flight,
+        high_water,
+        requests,
+        cpu,
+    )
     figures.max_rss_mb = max(0.0, rss)
     return figures
 
@@ -212,22 +249,35 @@ def main() -> None:
     args = parser.parse_args()
     low, high = (float(x) for x in args.latency.split(":"))
     data = Path(tempfile.mkdtemp(prefix="media-assets-bench-svc-"))
-    config = ServiceConfig(port=0, data_dir=data, engine="simulate", latency=(low, high),
-                           workers=10_000, seed=1)  # fmt: skip
+    config = ServiceConfig(
+        port=0, data_dir=data, engine="simulate", latency=(low, high), workers=10_000, seed=1
+    )
     with LocalService(config) as service:
         base_url = service.base_url
-        print(f"simulate service at {base_url}; {args.files} files, C = {args.in_flight}, "
-              f"job time uniform {low}-{high}s")  # fmt: skip
+        print(
+            f"simulate service at {base_url}; {args.files} files, C = {args.in_flight}, "
+            f"job time uniform {low}-{high}s"
+        )
         pool = plain_pool(base_url, args.files, args.in_flight) if "b" not in args.skip else None
         if pool:
             pool.show()
         if "a" not in args.skip:
-            dagster = dagster_path(base_url, args.files, args.in_flight, args.files_per_run,
-                                   "(a) Dagster path: media-assets run (ranged runs)")  # fmt: skip
+            dagster = dagster_path(
+                base_url,
+                args.files,
+                args.in_flight,
+                args.files_per_run,
+                "(a) Dagster path: media-assets run (ranged runs)",
+            )
             dagster.show(pool)
         if "c" not in args.skip:
-            per_file = dagster_path(base_url, args.per_file_files, args.per_file_in_flight, 1,
-                                    "(c) Dagster, one run per file")  # fmt: skip
+            per_file = dagster_path(
+                base_url,
+                args.per_file_files,
+                args.per_file_in_flight,
+                1,
+                "(c) Dagster, one run per file",
+            )
             per_file.show()
 
 
