@@ -151,7 +151,9 @@ def watch(
     last_line = ""
     last_print = 0.0
     while True:
+        polled = time.monotonic()
         progress = read_progress(instance, backfill_id, wanted, stages, after_storage_id)
+        cost = time.monotonic() - polled
         line = render_progress(progress, time.monotonic() - started)
         if interactive:
             stream.write("\r" + line)
@@ -166,4 +168,5 @@ def watch(
             else:
                 stream.write(line + "\n")
             return progress
-        time.sleep(interval)
+        # Reading progress of a huge library is not free: never spend more than ~20% on it.
+        time.sleep(max(interval, 4 * cost))

@@ -42,9 +42,12 @@ def run_library(options: RunOptions) -> int:
     home = prepare_home()
     if options.max_in_flight:
         os.environ[MAX_IN_FLIGHT_ENV] = str(options.max_in_flight)
+    files, errors = discover(options.sources)
+    # Sized so a big library is a few hundred ranged runs, not tens of thousands of queued ones.
+    per_run = options.files_per_run or files_per_run_for(len(files))
+    os.environ.setdefault(FILES_PER_RUN_ENV, str(per_run))
     if options.files_per_run:
         os.environ[FILES_PER_RUN_ENV] = str(options.files_per_run)
-    files, errors = discover(options.sources)
     for error in errors:
         print(f"error: {error.source}: {error.reason}", file=sys.stderr)
     if not files:
@@ -91,8 +94,16 @@ def _run_config(options: RunOptions) -> dict[str, object] | None:
     if options.force:
         config["force"] = True
     if options.max_in_flight:
+        # The machine-wide cap binds; each run may use all of it, so the slots a finishing run
+        # frees are taken at once by the runs still going.
         config["max_in_flight"] = options.max_in_flight
+        config["run_in_flight"] = options.max_in_flight
     return {"ops": {"media_pipeline": {"config": config}}} if config else None
+
+
+def files_per_run_for(files: int) -> int:
+    """Files per ranged run: 25, growing with the library so it stays near 200 runs at most."""
+    return min(1000, max(25, -(-files // 200)))
 
 
 def _allowed_roots(files: Sequence[SourceFile]) -> list[Path]:

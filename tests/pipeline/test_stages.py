@@ -1,0 +1,48 @@
+"""Which stages apply to which media, and what job each stage runs."""
+
+import pytest
+
+from media_assets.ittybit import File, JobKind
+from media_assets.manifest.records import Stage
+from media_assets.pipeline.stages import MediaFacts, not_applicable_reason, stage_job
+
+VIDEO = MediaFacts(kind="video", has_audio=True, has_video=True)
+SILENT = MediaFacts(kind="video", has_audio=False, has_video=True)
+AUDIO = MediaFacts(kind="audio", has_audio=True, has_video=False)
+IMAGE = MediaFacts(kind="image", has_audio=False, has_video=True)
+
+
+@pytest.mark.parametrize(
+    ("facts", "not_applicable"),
+    [
+        (VIDEO, set()),
+        (SILENT, {Stage.AUDIO}),
+        (AUDIO, {Stage.THUMBNAIL, Stage.TRANSCODED}),
+        (IMAGE, {Stage.AUDIO, Stage.TRANSCODED}),
+    ],
+)
+def test_not_applicable_stages(facts: MediaFacts, not_applicable: set[Stage]) -> None:
+    """Audio-only, image and silent sources skip exactly the stages they cannot feed."""
+    skipped = {stage for stage in Stage if not_applicable_reason(stage, facts)}
+    assert skipped == not_applicable
+
+
+def test_ingest_job_follows_the_media_kind() -> None:
+    """Ingest makes a video mezzanine of video, a lossless file of audio and images."""
+    assert stage_job(Stage.INGESTED, VIDEO).kind == JobKind.VIDEO
+    assert stage_job(Stage.INGESTED, AUDIO).options == {"format": "flac"}
+    assert stage_job(Stage.INGESTED, IMAGE).kind == JobKind.IMAGE
+
+
+def test_overrides_replace_defaults_key_by_key() -> None:
+    """Per-file options override the stage defaults without dropping the others."""
+    job = stage_job(Stage.TRANSCODED, VIDEO, {"width": 720})
+    assert job.options == {"format": "mp4", "codec": "h264", "width": 720, "quality": "medium"}
+
+
+def test_facts_from_a_probe_with_cover_art() -> None:
+    """An audio probe whose codecs list a picture is still audio with audio."""
+    facts = MediaFacts.from_probe(
+        File(kind="audio", codecs={"audio": "mp3", "video": "mjpeg"}, has_audio=True)
+    )
+    assert facts == MediaFacts(kind="audio", has_audio=True, has_video=False)
