@@ -80,7 +80,11 @@ class PollPolicy:
     max_interval: float = 5.0
     use_progress: bool = True
     # Look slightly after the predicted finish: a look just before it costs a whole extra request.
-    finish_margin: float = 0.05
+    finish_margin: float = 0.02
+    # An early estimate (a few percent done) is coarse; when the finish is further off than
+    # ``refine_above`` seconds, look once at ``refine_ratio`` of the way there to sharpen it.
+    refine_above: float = 1.0
+    refine_ratio: float = 0.85
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,6 +30,8 @@ class PollSchedule:
     def next_delay(self, job: Job) -> float:
         estimate = self._predicted_remaining(job) if self.policy.use_progress else None
         if estimate is not None:
+            if estimate > self.policy.refine_above:
+                return self._clamp(estimate * self.policy.refine_ratio)
             return self._clamp(estimate + self.policy.finish_margin)
         self._backoff = self._clamp(self._backoff * self.policy.multiplier)
         return self._backoff
@@ -44,7 +46,11 @@ class PollSchedule:
         elapsed = self._processing_elapsed(job)
         if elapsed is None or elapsed <= 0:
             return None
-        return elapsed * (100 - progress) / progress
+        # Progress is a whole percent, floored: the true fraction lies in [p, p + 1), so the
+        # midpoint is the unbiased estimate. A look that comes early costs one more request but
+        # then sees ~99% and lands on the finish; one that comes late wastes the slot.
+        done = progress + 0.5
+        return elapsed * (100 - done) / done
 
     def _processing_elapsed(self, job: Job) -> float | None:
         """Seconds the job has been processing, from the server's clock when it is plausible."""
