@@ -7,8 +7,8 @@ materialization, a failure as an observation carrying the reason. If any file fa
 ends with a ``Failure`` naming each, so exactly those partitions show as failed.
 """
 
-import asyncio
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,9 +18,10 @@ from pydantic import Field
 from media_assets.defs.history import prior_results
 from media_assets.defs.partitions import media_files
 from media_assets.defs.resources import IttybitResource, SourceUnreachable, machine_slots_for
+from media_assets.defs.stepping import drive
 from media_assets.ittybit.retry import RetryEvent
 from media_assets.manifest.records import MediaResult, ResultStatus, Stage
-from media_assets.pipeline.batch import run_batch
+from media_assets.pipeline.batch import BatchOutcome, run_batch
 from media_assets.pipeline.chain import ChainSettings, FileTask, StageReport
 from media_assets.pipeline.stages import ALL_STAGES
 from media_assets.registry import SourceRegistry
@@ -84,20 +85,20 @@ def _spec(stage: Stage) -> dg.AssetSpec:
 )
 def media_pipeline(
     context: dg.AssetExecutionContext, config: PipelineConfig, ittybit: IttybitResource
-) -> Iterator[dg.Output[None]]:
+) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Run the Ittybit jobs of every selected stage for every file of this run."""
-    # A generator that yields no Output: every result is logged per partition as it happens,
-    # and Dagster reads no output type from a generator's annotation.
-    yield from ()
+    # No Output is ever yielded: each (stage, file) result is yielded as its own partition's
+    # materialization (or failure observation) the moment it is known.
     keys = list(context.partition_keys)
     stages = frozenset(Stage(key.path[-1]) for key in context.selected_asset_keys)
-    recorder = _Recorder(context)
+    events: deque[dg.AssetMaterialization | dg.AssetObservation] = deque()
+    recorder = _Recorder(context, events)
     tasks, unusable = _file_tasks(context, ittybit, config, keys, stages)
     for key, reason in unusable.items():
         for stage in sorted(stages):
             recorder.record_failure(key, stage, "invalid_source", reason)
     started = time.monotonic()
-    outcome = asyncio.run(_run(ittybit, tasks, config, recorder))
+    outcome = yield from drive(_run(ittybit, tasks, config, recorder), events)
     failed = {**{k: recorder.failures[k] for k in unusable}, **outcome.failed}
     context.log.info(
         f"{len(keys)} file(s): {len(keys) - len(failed)} succeeded, {len(failed)} failed "
@@ -116,7 +117,7 @@ async def _run(
     tasks: Sequence[FileTask],
     config: PipelineConfig,
     recorder: "_Recorder",
-) -> Any:
+) -> BatchOutcome:
     client = ittybit.make_client(on_retry=recorder.record_retry)
     machine_slots = machine_slots_for(config.max_in_flight or ittybit.max_in_flight)
     settings = ChainSettings(
@@ -205,8 +206,13 @@ def _failure_description(failed: dict[str, list[MediaResult]]) -> str:
 class _Recorder:
     """Turns stage reports into Dagster events as they arrive."""
 
-    def __init__(self, context: dg.AssetExecutionContext) -> None:
+    def __init__(
+        self,
+        context: dg.AssetExecutionContext,
+        events: deque[dg.AssetMaterialization | dg.AssetObservation],
+    ) -> None:
         self._context = context
+        self._events = events
         self.failures: dict[str, list[MediaResult]] = {}
 
     def record(self, report: StageReport) -> None:
@@ -230,7 +236,7 @@ class _Recorder:
             event = dg.AssetMaterialization(
                 asset_key=asset_key, partition=result.partition_key, metadata=metadata
             )
-        self._context.log_event(event)
+        self._events.append(event)
 
     def record_failure(self, key: str, stage: Stage, kind: str, message: str) -> None:
         result = MediaResult(

@@ -56,7 +56,11 @@ def set_active(active: bool) -> None:
 
 
 def set_testing(testing: bool) -> None:
-    """Keep retrying but do not sleep between attempts (for fast tests of retry paths)."""
+    """Keep retrying but do not sleep between attempts (for fast tests of retry paths).
+
+    The skipped waits still count against ``RetryPolicy.timeout``, so a test sees the same
+    number of attempts as production would.
+    """
     _switches.testing = testing
 
 
@@ -83,6 +87,7 @@ async def call_with_retries(
     """Await ``send()``; on a ``RetryableError`` wait and send again within the policy's bounds."""
     attempts = policy.attempts if _switches.active else 1
     started = time.monotonic()
+    skipped = 0.0  # waits not slept in testing mode still count against the time budget
     retry_number = 0
     while True:
         try:
@@ -93,7 +98,7 @@ async def call_with_retries(
                 raise
             wait, from_server = compute_wait(policy, retry_number, error)
             # A Retry-After longer than the remaining budget is obeyed only if the budget allows.
-            if time.monotonic() - started + wait > policy.timeout:
+            if time.monotonic() - started + skipped + wait > policy.timeout:
                 raise
             event = RetryEvent(
                 request=request,
@@ -113,5 +118,7 @@ async def call_with_retries(
             )
             if on_retry is not None:
                 on_retry(event)
-            if not _switches.testing:
+            if _switches.testing:
+                skipped += wait
+            else:
                 await asyncio.sleep(wait)

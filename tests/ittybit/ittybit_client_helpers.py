@@ -1,0 +1,43 @@
+"""Helpers the client tests share (imported by name; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from media_assets.ittybit import IttybitClient, PollPolicy, RetryPolicy
+from media_assets.local_ittybit import RunningService, ServiceConfig
+
+StartService = Callable[..., RunningService]
+MakeClient = Callable[..., IttybitClient]
+
+# Polls and retries quick enough for tests, still exercising the real code paths.
+FAST_POLL = PollPolicy(initial=0.05, multiplier=1.5, min_interval=0.02, max_interval=0.5)
+FAST_RETRY = RetryPolicy(attempts=6, timeout=20.0, wait_initial=0.02, wait_max=0.2, wait_jitter=0.0)
+
+
+def service_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
+    """A config on a free port; the simulate engine with fast, seeded jobs unless overridden."""
+    settings: dict[str, Any] = {"port": 0, "engine": "simulate", "latency": (0.0, 0.05), "seed": 11}
+    settings.update(overrides)
+    return ServiceConfig(data_dir=data_dir, **settings)
+
+
+def service_stats(base_url: str, api_key: str | None = None) -> dict[str, Any]:
+    """The service's own view (``GET /_local/stats``): jobs by status, requests by route."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    response = httpx.get(f"{base_url}/_local/stats", headers=headers, timeout=10)
+    response.raise_for_status()
+    stats: dict[str, Any] = response.json()
+    return stats
+
+
+def service_job(base_url: str, job_id: str) -> dict[str, Any]:
+    """A job as the service stores it, read past the client."""
+    response = httpx.get(f"{base_url}/jobs/{job_id}", timeout=10)
+    response.raise_for_status()
+    job: dict[str, Any] = response.json()
+    return job
