@@ -6,6 +6,7 @@ chunks it into ranged runs by the pipeline's backfill policy and the run queue t
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ from dagster._core.utils import make_new_backfill_id
 
 from media_assets.manifest.records import Stage
 
+CODE_LOCATION_MODULE = "media_assets.definitions"  # what the daemon and `dev` load
 BACKFILL_PRIORITY = "-1"  # below UI and sensor runs, so new uploads are not starved
 _TERMINAL_RUN = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
@@ -109,6 +111,33 @@ def read_progress(
         runs=runs,
         backfill_status=status,
     )
+
+
+def close_backfills(instance: dg.DagsterInstance, backfill_id: str) -> BulkActionStatus | None:
+    """Run one backfill-daemon iteration in this process, so finished backfills get closed.
+
+    The daemon records a backfill's outcome only at its next iteration (every 30 s, fixed in
+    Dagster); the CLI stops the daemon it started as soon as every file is done, which would leave
+    the backfill "in progress" in the UI. Call it only when no daemon serves the instance.
+    Returns the status of ``backfill_id`` afterwards.
+    """
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster._daemon.backfill import execute_backfill_iteration
+
+    backfill = instance.get_backfill(backfill_id)
+    if backfill is None or backfill.status in BULK_ACTION_TERMINAL_STATUSES:
+        return backfill.status if backfill else None
+    target = ModuleTarget(
+        module_name=CODE_LOCATION_MODULE, attribute=None, working_directory=None, location_name=None
+    )
+    logger = logging.getLogger("media_assets.backfill")
+    with WorkspaceProcessContext(instance, target, code_server_log_level="warning") as context:
+        for error in execute_backfill_iteration(context, logger):
+            if error is not None:
+                logger.warning("closing backfills: %s", error.to_string())
+    backfill = instance.get_backfill(backfill_id)
+    return backfill.status if backfill else None
 
 
 def latest_storage_id(instance: dg.DagsterInstance) -> int:

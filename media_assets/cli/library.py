@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES
 
-from media_assets.cli.backfill import latest_storage_id, launch_backfill, watch
+from media_assets.cli.backfill import close_backfills, latest_storage_id, launch_backfill, watch
 from media_assets.cli.home import prepare_home
 from media_assets.cli.report import build_manifest, print_summary
 from media_assets.cli.services import dagster_daemon, ittybit_service
@@ -78,10 +79,26 @@ def run_library(options: RunOptions) -> int:
                 title=f"media-assets run ({len(keys)} files)",
             )
             print(f"backfill {backfill_id} launched; runs go through the Dagster run queue")
-            with dagster_daemon(instance, log_path=home / "logs" / "daemon.log"):
+            with dagster_daemon(instance, log_path=home / "logs" / "daemon.log") as started:
                 watch(instance, backfill_id, keys, ALL_STAGES, cursor)
+            if started:
+                _close_backfill(instance, backfill_id)
             build_manifest(instance)
         return _finish(instance, errors)
+
+
+def _close_backfill(instance: dg.DagsterInstance, backfill_id: str) -> None:
+    """Give the finished backfill its final status now, not at the next daemon's first tick."""
+    try:
+        status = close_backfills(instance, backfill_id)
+    except Exception as error:  # never fail a finished run over UI bookkeeping
+        status = None
+        print(f"warning: could not close backfill {backfill_id}: {error}", file=sys.stderr)
+    if status is None or status not in BULK_ACTION_TERMINAL_STATUSES:
+        print(
+            f"backfill {backfill_id} is still open; the next Dagster daemon to run closes it",
+            file=sys.stderr,
+        )
 
 
 def _finish(instance: dg.DagsterInstance, errors: Sequence[SourceError]) -> int:

@@ -10,6 +10,7 @@ import dagster as dg
 
 from media_assets.defs.manifest import batch_manifest
 from media_assets.manifest.queries import query, read_summary, render
+from media_assets.manifest.schema import STAGE_ORDER_SQL
 from media_assets.settings import manifest_path
 from media_assets.sources import SourceError
 
@@ -38,11 +39,12 @@ def print_summary(
     if not path.is_file():
         build_manifest(instance)
     stream.write(render(read_summary(path), "table") + "\n")
+    # The first failed stage in pipeline order is the cause; later ones only say "upstream".
     failed = query(
         path,
-        "SELECT partition_key, source_uri, min(stage) AS stage, "
-        "first(error_kind ORDER BY stage) AS error_kind, "
-        "first(error_message ORDER BY stage) AS error_message "
+        f"SELECT partition_key, source_uri, first(stage ORDER BY {STAGE_ORDER_SQL}) AS stage, "
+        f"first(error_kind ORDER BY {STAGE_ORDER_SQL}) AS error_kind, "
+        f"first(error_message ORDER BY {STAGE_ORDER_SQL}) AS error_message "
         "FROM media_results WHERE status = 'failed' "
         "GROUP BY partition_key, source_uri ORDER BY partition_key",
     )

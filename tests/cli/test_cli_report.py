@@ -1,0 +1,48 @@
+"""The summary `media-assets run` prints, from a manifest written by the real writer."""
+
+import io
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from media_assets.cli.report import print_summary
+from media_assets.manifest.records import MediaResult, ResultStatus, Stage
+from media_assets.manifest.writer import write_manifest
+from media_assets.settings import manifest_path
+
+
+def failed(stage: Stage, kind: str, message: str) -> MediaResult:
+    return MediaResult(
+        partition_key="broken.mp4-0000abcd",
+        source_uri="file:///library/broken.mp4",
+        stage=stage,
+        status=ResultStatus.FAILED,
+        error_kind=kind,
+        error_message=message,
+    )
+
+
+def test_failed_file_is_reported_with_its_first_failed_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed file is reported by its root cause (ingested), not a downstream stage."""
+    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path))
+    cause = "broken.mp4: file is empty (0 bytes)"
+    write_manifest(
+        manifest_path(),
+        [
+            failed(Stage.INGESTED, "invalid_input", cause),
+            # Alphabetically before "ingested": must not be taken for the cause.
+            failed(Stage.AUDIO, "upstream_failed", f"ingested failed: {cause}"),
+            failed(Stage.THUMBNAIL, "upstream_failed", f"ingested failed: {cause}"),
+            failed(Stage.TRANSCODED, "upstream_failed", f"ingested failed: {cause}"),
+        ],
+    )
+    stream = io.StringIO()
+    with dg.instance_for_test() as instance:
+        count = print_summary(instance, stream=stream)
+    assert count == 1
+    report = stream.getvalue().split("1 file(s) failed:\n", 1)[1]
+    assert f"    ingested: invalid_input: {cause}\n" in report
+    assert "upstream_failed" not in report

@@ -1,0 +1,208 @@
+"""`media-assets` end to end: real subprocesses, a real dagster-daemon, the local ffmpeg service.
+
+Each command runs with its own MEDIA_ASSETS_HOME in tmp, no Ittybit key, and ITTYBIT_BASE_URL on
+a free loopback port, so the local service it starts collides with nothing else on the machine.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import httpx
+import imageio_ffmpeg
+import pytest
+from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES
+from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
+
+from media_assets.manifest.queries import read_results
+
+pytestmark = pytest.mark.slow
+
+COMMAND_TIMEOUT_S = 120
+BROKEN = "broken-empty.mp4"
+_CLIPS = {
+    "clip-a.mp4": ("testsrc=size=320x240:rate=25:duration=1", "sine=frequency=440:duration=1"),
+    "clip-b.mp4": ("testsrc=size=240x320:rate=25:duration=1", "sine=frequency=550:duration=1"),
+    "clip-c.mp4": ("testsrc2=size=320x180:rate=25:duration=1", "sine=frequency=660:duration=1"),
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def media_assets_command() -> list[str]:
+    script = Path(sys.executable).parent / "media-assets"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "media_assets.cli.main"]
+
+
+class Cli:
+    """Runs `media-assets` in a clean environment rooted in one temporary work folder."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.home = tmp_path / "home"
+        self.base_url = f"http://127.0.0.1:{free_port()}"
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("ITTYBIT_", "MEDIA_ASSETS_", "DAGSTER_"))
+        }
+        env["MEDIA_ASSETS_HOME"] = str(self.home)
+        env["ITTYBIT_BASE_URL"] = self.base_url
+        self.env = env
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [*media_assets_command(), *args]
+        process = subprocess.Popen(
+            command,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            # Ctrl-C first: the command then stops the daemon and service it started.
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                stdout, stderr = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                stdout, stderr = process.communicate()
+            pytest.fail(f"{command} took over {COMMAND_TIMEOUT_S}s\n{stdout}\n{stderr}")
+        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+    def service_answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.base_url}/_local/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+def make_library_with_broken_file(folder: Path) -> Path:
+    """Three short generated clips and one zero-byte mp4."""
+    folder.mkdir()
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    for name, (video, audio) in _CLIPS.items():
+        command = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y"]
+        command += ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio]
+        command += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+        command += ["-c:a", "aac", "-shortest", str(folder / name)]
+        subprocess.run(command, check=True, stdin=subprocess.DEVNULL)
+    (folder / BROKEN).write_bytes(b"")
+    return folder
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    cli: Cli
+    library: Path
+    done: subprocess.CompletedProcess[str]
+
+    @property
+    def failed_section(self) -> str:
+        assert "file(s) failed:" in self.done.stdout, self.done.stdout + self.done.stderr
+        return self.done.stdout.split("file(s) failed:", 1)[1]
+
+
+@pytest.fixture(scope="module")
+def broken_library_run(tmp_path_factory: pytest.TempPathFactory) -> RunOutcome:
+    """`media-assets run` once over three clips and a zero-byte file (shared by the tests below)."""
+    tmp_path = tmp_path_factory.mktemp("cli-run")
+    cli = Cli(tmp_path)
+    library = make_library_with_broken_file(tmp_path / "library")
+    return RunOutcome(cli=cli, library=library, done=cli.run("run", str(library)))
+
+
+def test_run_with_a_broken_file_exits_1(broken_library_run: RunOutcome) -> None:
+    """`run` over a folder with a zero-byte file exits 1 (some files failed)."""
+    done = broken_library_run.done
+    assert done.returncode == 1, done.stdout + done.stderr
+
+
+def test_run_output_names_the_broken_file_and_reason(broken_library_run: RunOutcome) -> None:
+    """`run` prints the broken file, and only it, with the reason it failed."""
+    assert "1 file(s) failed:" in broken_library_run.done.stdout
+    failed_section = broken_library_run.failed_section
+    assert str(broken_library_run.library / BROKEN) in failed_section
+    # The cause, from the first stage that failed; the other stages only failed because of it.
+    assert f"ingested: invalid_input: {BROKEN}: file is empty (0 bytes)" in failed_section
+    for name in _CLIPS:
+        assert name not in failed_section, f"{name} reported as failed"
+
+
+def test_run_processes_the_good_files(broken_library_run: RunOutcome) -> None:
+    """Every stage of the three good clips succeeded, per the manifest the run wrote."""
+    rows = read_results(broken_library_run.cli.home / "manifest.duckdb")
+    assert len(rows) == (len(_CLIPS) + 1) * 4
+    by_file: dict[str, set[str]] = {}
+    for row in rows:
+        by_file.setdefault(row["source_uri"].rsplit("/", 1)[1], set()).add(row["status"])
+    assert by_file == {**{name: {"succeeded"} for name in _CLIPS}, BROKEN: {"failed"}}
+
+
+def test_run_goes_through_a_daemon_backfill(broken_library_run: RunOutcome) -> None:
+    """The files were processed by a completed backfill's runs, launched by the daemon."""
+    dagster_home = broken_library_run.cli.home / "dagster_home"
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        (backfill,) = instance.get_backfills()
+        assert backfill.status in BULK_ACTION_TERMINAL_STATUSES
+        runs = instance.get_runs(
+            filters=RunsFilter(tags={"dagster/backfill": backfill.backfill_id})
+        )
+        assert runs, "the backfill launched no run"
+        assert {run.status for run in runs} == {DagsterRunStatus.FAILURE}  # the one ranged run
+        assert instance.get_daemon_heartbeats() == {}, "daemon heartbeats left behind"
+
+
+def test_run_stops_the_service_it_started(broken_library_run: RunOutcome) -> None:
+    """After `run` exits, nothing answers at the local service URL it started."""
+    assert broken_library_run.done.returncode == 1
+    assert not broken_library_run.cli.service_answers()
+
+
+def test_demo_runs_end_to_end(cli: Cli) -> None:
+    """`demo` with no Ittybit settings exits 0, prints the summary table and writes the manifest."""
+    done = cli.run("demo")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    header = next(line for line in done.stdout.splitlines() if line.startswith("stage"))
+    assert header.split() == ["stage", "total", "succeeded", "failed", "not_applicable", "pending"]
+    names = ("ingested", "thumbnail", "audio", "transcoded", "all")
+    cells = [line.split() for line in done.stdout.splitlines()]
+    rows = {row[0]: row[1:] for row in cells if row and row[0] in names}
+    assert set(rows) == set(names)
+    total, succeeded, failed, not_applicable, pending = (int(n) for n in rows["all"])
+    assert failed == 0 and pending == 0
+    assert succeeded + not_applicable == total > 0
+    manifest = cli.home / "manifest.duckdb"
+    assert manifest.is_file()
+    assert f"manifest: {manifest}" in done.stdout
+    assert (cli.home / "dagster_home" / "dagster.yaml").is_file()
+
+
+def test_run_with_only_a_missing_path_exits_2(cli: Cli, tmp_path: Path) -> None:
+    """`run` given only a path that does not exist is a usage error (exit 2) that names it."""
+    missing = tmp_path / "no-such-folder"
+    done = cli.run("run", str(missing))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert str(missing) in done.stderr
+    assert "no such file or folder" in done.stderr

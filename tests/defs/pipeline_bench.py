@@ -1,0 +1,186 @@
+"""Helpers of the pipeline tests: generated media, and a bench over the local service and Dagster.
+
+Nothing is mocked: the media files are made with the ffmpeg binary of the imageio-ffmpeg wheel, the
+service is the real local Ittybit service on a free loopback port, and runs go through
+``dg.materialize`` on an on-disk test instance.
+"""
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import httpx
+import imageio_ffmpeg
+from dagster._core.events import DagsterEventType
+
+from media_assets.defs.partitions import register_sources
+from media_assets.defs.pipeline import media_pipeline
+from media_assets.defs.resources import IttybitResource
+from media_assets.local_ittybit.server import RunningService
+from media_assets.sources import discover
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+# file name -> ffmpeg arguments between the binary and the output path
+_RECIPES: dict[str, list[str]] = {
+    # Wider than both the thumbnail (640) and the transcode (1280), so both really scale down.
+    "wide-clip.mp4": [
+        "-f", "lavfi", "-i", "testsrc=size=1600x900:rate=15:duration=2.5",
+        "-f", "lavfi", "-i", "sine=frequency=440:duration=2.5",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-shortest",
+    ],
+    "small-clip.mp4": [
+        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2",
+        "-f", "lavfi", "-i", "sine=frequency=660:duration=2",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-shortest",
+    ],
+    "portrait-clip.mp4": [
+        "-f", "lavfi", "-i", "testsrc=size=240x320:rate=25:duration=2",
+        "-f", "lavfi", "-i", "sine=frequency=880:duration=2",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-shortest",
+    ],
+    "silent-clip.mp4": [
+        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+    ],
+    "tone.mp3": [
+        "-f", "lavfi", "-i", "sine=frequency=220:duration=2", "-c:a", "libmp3lame", "-q:a", "6",
+    ],
+    "still.png": ["-f", "lavfi", "-i", "testsrc=size=400x300", "-frames:v", "1"],
+}  # fmt: skip
+
+GOOD_FILES: tuple[str, ...] = tuple(_RECIPES)
+# Broken on purpose: an empty mp4 and a text file wearing a video extension.
+BROKEN_FILES: dict[str, bytes] = {
+    "zero-bytes.mp4": b"",
+    "notes-not-video.mov": b"this is a text file, not a QuickTime movie\n" * 20,
+}
+ALL_FILES: tuple[str, ...] = (*GOOD_FILES, *BROKEN_FILES)
+
+
+def make_media_library(folder: Path) -> Path:
+    """Write short generated clips, a silent clip, an mp3, a png, and two broken files."""
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    for name, arguments in _RECIPES.items():
+        command = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", *arguments]
+        subprocess.run([*command, str(folder / name)], check=True, stdin=subprocess.DEVNULL)
+    for name, data in BROKEN_FILES.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@dataclass
+class PipelineBench:
+    """One test's world: a work folder, a running local service and a Dagster instance."""
+
+    instance: dg.DagsterInstance
+    service: RunningService
+    library: Path  # the generated media, shared by every test: never change it
+    home: Path  # MEDIA_ASSETS_HOME
+    scratch: Path  # an empty folder the service may read, for files a test changes
+
+    @property
+    def resource(self) -> IttybitResource:
+        return IttybitResource(base_url=self.service.base_url)
+
+    def register(self, names: Sequence[str], folder: Path | None = None) -> list[str]:
+        """Register the named files of ``folder`` (default: the library); their keys, in order."""
+        base = folder or self.library
+        files, errors = discover([base / name for name in names])
+        assert not errors, errors
+        assert [file.name for file in files] == list(names)
+        register_sources(self.instance, files)
+        return [file.key for file in files]
+
+    def materialize_one(
+        self, key: str, selection: Sequence[str] | None = None
+    ) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [media_pipeline],
+            instance=self.instance,
+            partition_key=key,
+            selection=list(selection) if selection is not None else None,
+            resources={"ittybit": self.resource},
+            raise_on_error=False,
+        )
+
+    def materialize_range(self, first: str, last: str) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [media_pipeline],
+            instance=self.instance,
+            tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+            resources={"ittybit": self.resource},
+            raise_on_error=False,
+        )
+
+    def stats(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.service.base_url}/_local/stats", timeout=10)
+        response.raise_for_status()
+        stats: dict[str, Any] = response.json()
+        return stats
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.service.base_url}/jobs/{job_id}", timeout=10)
+        response.raise_for_status()
+        job: dict[str, Any] = response.json()
+        return job
+
+    def materializations(
+        self, stage: str, key: str | None = None, run_id: str | None = None
+    ) -> list[dg.AssetMaterialization]:
+        """Materializations of ``stage`` (optionally one partition / one run), oldest first."""
+        records = self.instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey(stage), asset_partitions=[key] if key else None
+            ),
+            limit=1000,
+            ascending=True,
+        ).records
+        return [
+            record.asset_materialization
+            for record in records
+            if record.asset_materialization is not None
+            and (run_id is None or record.run_id == run_id)
+        ]
+
+    def observations(
+        self, stage: str, key: str | None = None, run_id: str | None = None
+    ) -> list[dg.AssetObservation]:
+        """Observations of ``stage`` (optionally one partition / one run), oldest first."""
+        records = self.instance.fetch_observations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey(stage), asset_partitions=[key] if key else None
+            ),
+            limit=1000,
+            ascending=True,
+        ).records
+        return [
+            record.asset_observation
+            for record in records
+            if record.asset_observation is not None and (run_id is None or record.run_id == run_id)
+        ]
+
+    def step_failure_description(self, run_id: str) -> str:
+        """The ``Failure`` description the pipeline step ended with."""
+        failures = self.instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE)
+        assert len(failures) == 1, failures
+        event = failures[0].dagster_event
+        assert event is not None
+        data = event.step_failure_data
+        assert data.user_failure_data is not None
+        description = data.user_failure_data.description
+        assert description is not None
+        return description
+
+
+def metadata_values(event: dg.AssetMaterialization | dg.AssetObservation) -> dict[str, Any]:
+    """Plain metadata values of an event (URLs and markdown as their text)."""
+    return {name: value.value for name, value in event.metadata.items()}
