@@ -8,8 +8,8 @@ ends with a ``Failure`` naming each, so exactly those partitions show as failed.
 """
 
 import time
-from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -18,7 +18,7 @@ from pydantic import Field
 from media_assets.defs.history import prior_results
 from media_assets.defs.partitions import media_files
 from media_assets.defs.resources import IttybitResource, SourceUnreachable, machine_slots_for
-from media_assets.defs.stepping import drive
+from media_assets.defs.stepping import LoopThread
 from media_assets.ittybit.retry import RetryEvent
 from media_assets.manifest.records import MediaResult, ResultStatus, Stage
 from media_assets.pipeline.batch import BatchOutcome, run_batch
@@ -91,14 +91,18 @@ def media_pipeline(
     # materialization (or failure observation) the moment it is known.
     keys = list(context.partition_keys)
     stages = frozenset(Stage(key.path[-1]) for key in context.selected_asset_keys)
-    events: deque[dg.AssetMaterialization | dg.AssetObservation] = deque()
-    recorder = _Recorder(context, events)
+    recorder = _Recorder()
     tasks, unusable = _file_tasks(context, ittybit, config, keys, stages)
     for key, reason in unusable.items():
         for stage in sorted(stages):
             recorder.record_failure(key, stage, "invalid_source", reason)
     started = time.monotonic()
-    outcome = yield from drive(_run(ittybit, tasks, config, recorder), events)
+    loop = LoopThread(_run(ittybit, tasks, config, recorder))
+    for item in recorder.attach(loop.post):
+        yield from _emit(context, item)
+    for item in loop.items():
+        yield from _emit(context, item)
+    outcome = loop.result
     failed = {**{k: recorder.failures[k] for k in unusable}, **outcome.failed}
     context.log.info(
         f"{len(keys)} file(s): {len(keys) - len(failed)} succeeded, {len(failed)} failed "
@@ -203,17 +207,36 @@ def _failure_description(failed: dict[str, list[MediaResult]]) -> str:
     return "\n".join(lines)
 
 
-class _Recorder:
-    """Turns stage reports into Dagster events as they arrive."""
+@dataclass(frozen=True)
+class _LogLine:
+    """A warning for the run log, written by the body's thread like every other event."""
 
-    def __init__(
-        self,
-        context: dg.AssetExecutionContext,
-        events: deque[dg.AssetMaterialization | dg.AssetObservation],
-    ) -> None:
-        self._context = context
-        self._events = events
+    message: str
+
+
+_Event = dg.AssetMaterialization | dg.AssetObservation
+
+
+def _emit(context: dg.AssetExecutionContext, item: object) -> Iterator[_Event]:
+    if isinstance(item, _LogLine):
+        context.log.warning(item.message)
+    elif isinstance(item, dg.AssetMaterialization | dg.AssetObservation):
+        yield item
+
+
+class _Recorder:
+    """Turns stage reports into Dagster events and hands them to the body as they arrive."""
+
+    def __init__(self) -> None:
         self.failures: dict[str, list[MediaResult]] = {}
+        self._early: list[object] = []
+        self._post: Callable[[object], None] = self._early.append
+
+    def attach(self, post: Callable[[object], None]) -> list[object]:
+        """From now on hand items to ``post``; returns what was recorded before."""
+        self._post = post
+        early, self._early = self._early, []
+        return early
 
     def record(self, report: StageReport) -> None:
         result = report.result
@@ -225,18 +248,23 @@ class _Recorder:
         asset_key = dg.AssetKey(str(result.stage))
         if result.status == ResultStatus.FAILED:
             self.failures.setdefault(result.partition_key, []).append(result)
-            self._context.log.warning(
-                f"{result.partition_key} {result.stage} failed: {result.error_kind}: "
-                f"{result.error_message}"
+            self._post(
+                _LogLine(
+                    f"{result.partition_key} {result.stage} failed: {result.error_kind}: "
+                    f"{result.error_message}"
+                )
             )
-            event: dg.AssetMaterialization | dg.AssetObservation = dg.AssetObservation(
-                asset_key=asset_key, partition=result.partition_key, metadata=metadata
+            self._post(
+                dg.AssetObservation(
+                    asset_key=asset_key, partition=result.partition_key, metadata=metadata
+                )
             )
         else:
-            event = dg.AssetMaterialization(
-                asset_key=asset_key, partition=result.partition_key, metadata=metadata
+            self._post(
+                dg.AssetMaterialization(
+                    asset_key=asset_key, partition=result.partition_key, metadata=metadata
+                )
             )
-        self._events.append(event)
 
     def record_failure(self, key: str, stage: Stage, kind: str, message: str) -> None:
         result = MediaResult(
@@ -255,7 +283,9 @@ class _Recorder:
         )
 
     def record_retry(self, event: RetryEvent) -> None:
-        self._context.log.warning(
-            f"retrying {event.request} in {event.wait:.2f}s (retry {event.retry_number}"
-            f"{', Retry-After' if event.retry_after else ''}): {event.error}"
+        self._post(
+            _LogLine(
+                f"retrying {event.request} in {event.wait:.2f}s (retry {event.retry_number}"
+                f"{', Retry-After' if event.retry_after else ''}): {event.error}"
+            )
         )

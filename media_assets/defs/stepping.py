@@ -1,46 +1,80 @@
-"""Driving an asyncio coroutine from a Dagster asset body while yielding its events as they come.
+"""Running the pipeline's event loop beside a Dagster asset body that yields its events.
 
 Dagster writes events an asset *yields* at once, but buffers those passed to ``context.log_event``
-until the body next yields. A body that ran ``asyncio.run`` to the end would therefore record every
-file's result only when the whole range is done. Instead the body steps a private event loop in
-its own (main) thread and yields, between steps, the events the coroutine queued meanwhile: each
-(stage, file) shows up within a fraction of a second of finishing, and a terminated run's
-interrupt still reaches the coroutine, whose tasks are cancelled and cancel their remote jobs.
+until the body next yields; and it writes them in the body's thread. So the coroutine runs on an
+event loop in a worker thread and posts its events to a queue, and the body (main thread) yields
+them as they arrive. Results show up within a fraction of a second, and writing them never pauses
+the loop that is polling remote jobs.
+
+A terminated run is interrupted in the main thread: the body then cancels the coroutine on its
+loop and waits for it, so the chains cancel their remote jobs before the interrupt goes on.
 """
 
 import asyncio
 import contextlib
-from collections import deque
-from collections.abc import Coroutine, Generator
-from typing import Any, TypeVar
+import queue
+import threading
+from collections.abc import Coroutine, Iterator
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
-E = TypeVar("E")
 
-STEP_SECONDS = 0.25  # how long the loop runs between two drains of the event queue
+_WAKE = object()  # posted when the coroutine ends, so the reader stops waiting at once
+CANCEL_WAIT_SECONDS = 120.0
 
 
-def drive(coroutine: Coroutine[Any, Any, T], pending: deque[E]) -> Generator[E, None, T]:
-    """Run ``coroutine`` to completion, yielding items appended to ``pending`` along the way."""
-    loop = asyncio.new_event_loop()
-    main = loop.create_task(coroutine)
-    try:
-        while not main.done():
-            loop.run_until_complete(asyncio.wait({main}, timeout=STEP_SECONDS))
-            while pending:
-                yield pending.popleft()
-        while pending:
-            yield pending.popleft()
-        return main.result()
-    except BaseException:
-        # Interrupted (the run was terminated) or closed early: cancel the work and let it
-        # cancel its remote jobs before the interrupt goes on.
-        if not main.done():
-            main.cancel()
+class LoopThread(Generic[T]):
+    """Runs one coroutine on a private event loop in a worker thread."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, T]) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._task = self._loop.create_task(coroutine)
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="media-pipeline-loop", daemon=True)
+
+    def post(self, item: object) -> None:
+        """Hand ``item`` to the reader; callable from the loop's thread."""
+        self._queue.put(item)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            with contextlib.suppress(BaseException):  # the reader collects it from the task
+                self._loop.run_until_complete(self._task)
+        finally:
             with contextlib.suppress(BaseException):
-                loop.run_until_complete(main)
-        raise
-    finally:
-        with contextlib.suppress(BaseException):
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+                self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+            self._queue.put(_WAKE)
+
+    def items(self) -> Iterator[object]:
+        """Start the loop and yield what it posts until the coroutine ends."""
+        self._thread.start()
+        try:
+            while True:
+                try:
+                    # A timeout keeps the wait interruptible on every platform.
+                    item = self._queue.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if item is _WAKE:
+                    break
+                yield item
+        except BaseException:
+            self._cancel()
+            raise
+        while not self._queue.empty():  # posted just before the end
+            item = self._queue.get_nowait()
+            if item is not _WAKE:
+                yield item
+
+    def _cancel(self) -> None:
+        if self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(self._task.cancel)
+            self._thread.join(CANCEL_WAIT_SECONDS)
+
+    @property
+    def result(self) -> T:
+        """The coroutine's result (or its exception), once ``items`` is exhausted."""
+        return self._task.result()
