@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
+from media_assets.instance.config import write_instance_config
 from media_assets.settings import media_assets_home
-
-INSTANCE_TEMPLATE = Path(__file__).resolve().parents[1] / "instance" / "dagster.yaml"
 
 
 def prepare_home() -> Path:
@@ -22,8 +20,6 @@ def prepare_home() -> Path:
     os.environ["MEDIA_ASSETS_HOME"] = str(home)
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or home / "dagster_home").resolve()
     dagster_home.mkdir(parents=True, exist_ok=True)
-    config = dagster_home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(INSTANCE_TEMPLATE, config)
+    write_instance_config(dagster_home)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return home

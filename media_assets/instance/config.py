@@ -1,0 +1,41 @@
+"""Writing a home's ``dagster.yaml``: the project's template plus its event log storage.
+
+The template (``dagster.yaml`` next to this file) holds what every instance shares. The event
+log storage needs the absolute folder of its home's event log, so it is added per home; a home
+that has moved gets the path corrected, and everything else a user changed in the file is kept.
+"""
+
+import json
+import re
+from pathlib import Path
+
+INSTANCE_TEMPLATE = Path(__file__).resolve().parent / "dagster.yaml"
+_STORAGE_BLOCK = """
+event_log_storage:
+  module: media_assets.instance.storage
+  class: OpenSqliteEventLogStorage
+  config:
+    base_dir: {base_dir}
+"""
+_BASE_DIR_LINE = re.compile(
+    r"(class: OpenSqliteEventLogStorage\n\s+config:\n\s+base_dir: )(.*)$", re.MULTILINE
+)
+
+
+def event_log_dir(dagster_home: Path) -> Path:
+    """Where Dagster keeps the SQLite event log of a home (its own default place)."""
+    return dagster_home / "history" / "runs"
+
+
+def write_instance_config(dagster_home: Path) -> Path:
+    """Create ``dagster_home/dagster.yaml`` if missing, or point its event log at this home."""
+    config = dagster_home / "dagster.yaml"
+    base_dir = json.dumps(str(event_log_dir(dagster_home).resolve()))  # a valid YAML string
+    if not config.exists():
+        config.write_text(INSTANCE_TEMPLATE.read_text() + _STORAGE_BLOCK.format(base_dir=base_dir))
+        return config
+    text = config.read_text()
+    found = _BASE_DIR_LINE.search(text)
+    if found is not None and found.group(2).strip() != base_dir:
+        config.write_text(text[: found.start(2)] + base_dir + text[found.end(2) :])
+    return config

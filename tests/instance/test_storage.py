@@ -1,0 +1,148 @@
+"""The event log storage that keeps its SQLite connections open."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.instance.ref import InstanceRef
+
+from media_assets.instance import storage
+from media_assets.instance.config import INSTANCE_TEMPLATE, write_instance_config
+from media_assets.instance.storage import OpenSqliteEventLogStorage
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home as media-assets prepares it; DAGSTER_HOME points elsewhere to show it is not used."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    write_instance_config(home)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
+    return home
+
+
+def open_instance(home: Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+
+
+def materialize(instance: dg.DagsterInstance, partition: str) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key="thumbnail", partition=partition)
+    )
+
+
+def materialized(instance: dg.DagsterInstance) -> set[str]:
+    records = instance.fetch_materializations(dg.AssetKey("thumbnail"), limit=1000).records
+    return {record.partition_key for record in records if record.partition_key}
+
+
+def test_prepared_home_uses_it(dagster_home: Path) -> None:
+    """A home's dagster.yaml selects the open-connection event log storage."""
+    with open_instance(dagster_home) as instance:
+        assert isinstance(instance.event_log_storage, OpenSqliteEventLogStorage)
+
+
+def test_event_log_lives_in_its_home(dagster_home: Path) -> None:
+    """The event log is where Dagster keeps it, under the home, whatever DAGSTER_HOME says."""
+    with open_instance(dagster_home) as instance:
+        materialize(instance, "a.mp4")
+    assert (dagster_home / "history" / "runs" / "index.db").is_file()
+
+
+def test_template_alone_still_loads(tmp_path: Path) -> None:
+    """The template alone, as `dagster dev` reads it in the repository, is a valid instance."""
+    home = tmp_path / "plain"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(INSTANCE_TEMPLATE.read_text())
+    with open_instance(home) as instance:
+        materialize(instance, "a.mp4")
+        assert materialized(instance) == {"a.mp4"}
+
+
+def test_moved_home_gets_its_path_corrected(tmp_path: Path) -> None:
+    """A home moved elsewhere has its event log path fixed and the user's edits kept."""
+    old = tmp_path / "old"
+    old.mkdir()
+    config = write_instance_config(old)
+    config.write_text(config.read_text() + "\n# my note\n")
+    new = tmp_path / "new"
+    old.rename(new)
+    text = write_instance_config(new).read_text()
+    assert str(new / "history" / "runs") in text
+    assert str(old) not in text
+    assert "# my note" in text
+    with open_instance(new) as instance:
+        materialize(instance, "a.mp4")
+    assert (new / "history" / "runs" / "index.db").is_file()
+
+
+def test_own_config_is_left_alone(tmp_path: Path) -> None:
+    """A dagster.yaml the user wrote without this storage is not changed."""
+    home = tmp_path / "own"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_instance_config(home)
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
+def test_writes_are_seen_at_once_by_another_process(dagster_home: Path) -> None:
+    """A commit through an open connection is visible to another process's next read."""
+    reader = textwrap.dedent(
+        """
+        import sys
+        import dagster as dg
+        from dagster._core.instance.ref import InstanceRef
+        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(sys.argv[1])) as instance:
+            records = instance.fetch_materializations(dg.AssetKey("thumbnail"), limit=10).records
+            print(",".join(sorted(r.partition_key for r in records)))
+        """
+    )
+    with open_instance(dagster_home) as instance:
+        materialize(instance, "a.mp4")
+        materialize(instance, "b.mp4")
+        seen = subprocess.run(
+            [sys.executable, "-c", reader, str(dagster_home)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert seen == "a.mp4,b.mp4"
+        # And the other way: what another instance writes, this one reads on its open connection.
+        with open_instance(dagster_home) as other:
+            materialize(other, "c.mp4")
+        assert materialized(instance) == {"a.mp4", "b.mp4", "c.mp4"}
+
+
+def test_keeps_a_bounded_number_of_connections(
+    dagster_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run shards not used lately are closed beyond the bound; the index shard stays open."""
+    monkeypatch.setattr(storage, "MAX_OPEN_SHARDS", 3)
+    with open_instance(dagster_home) as instance:
+        event_log = instance.event_log_storage
+        assert isinstance(event_log, OpenSqliteEventLogStorage)
+        for number in range(6):
+            with event_log.run_connection(f"run{number}"):
+                pass
+        with event_log.index_connection():
+            pass
+        assert event_log.open_shards() == ["run3", "run4", "run5", "index"]
+        for number in range(6, 9):
+            with event_log.run_connection(f"run{number}"):
+                pass
+        assert event_log.open_shards() == ["index", "run6", "run7", "run8"]
+
+
+def test_wipe_closes_connections_and_storage_goes_on(dagster_home: Path) -> None:
+    """After a wipe, new events land in fresh files and are read back."""
+    with open_instance(dagster_home) as instance:
+        materialize(instance, "a.mp4")
+        instance.wipe()
+        assert materialized(instance) == set()
+        materialize(instance, "b.mp4")
+        assert materialized(instance) == {"b.mp4"}
+    with open_instance(dagster_home) as instance:
+        assert materialized(instance) == {"b.mp4"}
