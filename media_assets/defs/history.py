@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
+from media_assets.defs.stored_events import read_stored_metadata
 from media_assets.manifest.records import MediaResult, Stage
 from media_assets.pipeline.chain import PriorResult
 from media_assets.pipeline.stages import MediaFacts
@@ -55,6 +56,18 @@ def latest_metadata(
 def _read(
     instance: dg.DagsterInstance, asset_key: dg.AssetKey, ids: list[int], materializations: bool
 ) -> Iterator[tuple[str, dict[str, Any]]]:
+    unread = set(ids)
+    for storage_id, found in read_stored_metadata(instance, ids):
+        if found is not None:
+            unread.discard(storage_id)
+            yield found
+    yield from _read_records(instance, asset_key, sorted(unread), materializations)
+
+
+def _read_records(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, ids: list[int], materializations: bool
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The regular way: Dagster's own records, for whatever the fast reader left."""
     fetch = instance.fetch_materializations if materializations else instance.fetch_observations
     for start in range(0, len(ids), _FETCH_CHUNK):
         chunk = ids[start : start + _FETCH_CHUNK]

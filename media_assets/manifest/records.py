@@ -61,11 +61,11 @@ class MediaResult:
     @classmethod
     def from_metadata(cls, values: dict[str, Any]) -> MediaResult:
         """Inverse of ``to_metadata``; unknown keys (previews, links) are ignored."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in values.items() if k in names}
+        kwargs = {k: v for k, v in values.items() if k in _FIELD_NAMES}
         kwargs["stage"] = Stage(kwargs["stage"])
         kwargs["status"] = ResultStatus(kwargs["status"])
         return cls(**kwargs)
 
 
 MANIFEST_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(MediaResult))
+_FIELD_NAMES = frozenset(MANIFEST_COLUMNS)
