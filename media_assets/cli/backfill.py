@@ -75,42 +75,70 @@ class Progress:
         return self.done >= self.files and not any(self.runs.get(s, 0) for s in active)
 
 
-def read_progress(
-    instance: dg.DagsterInstance,
-    backfill_id: str,
-    keys: set[str],
-    stages: Sequence[Stage],
-    after_storage_id: int,
-) -> Progress:
-    """Files with a result for every selected stage since the launch, and the runs by status."""
-    storage = instance.event_log_storage
-    results: dict[str, Counter[str]] = {}
-    for stage in stages:
-        for event_type, outcome in (
-            (DagsterEventType.ASSET_MATERIALIZATION, "ok"),
-            (DagsterEventType.ASSET_OBSERVATION, "failed"),
-        ):
-            latest = storage.get_latest_storage_id_by_partition(
-                dg.AssetKey(str(stage)), event_type, None, after_cursor=after_storage_id
+class ProgressReader:
+    """Reads a backfill's progress; each read looks only at events since the previous one.
+
+    A file is done when every selected stage has a result (materialization or failure
+    observation) since the launch; the latest result per stage decides whether it failed.
+    """
+
+    def __init__(
+        self,
+        instance: dg.DagsterInstance,
+        backfill_id: str,
+        keys: set[str],
+        stages: Sequence[Stage],
+        after_storage_id: int,
+    ) -> None:
+        self._instance = instance
+        self._backfill_id = backfill_id
+        self._keys = keys
+        self._stages = list(stages)
+        # Per (stage, event type), the newest storage id read so far.
+        self._cursors = {
+            (stage, event_type): after_storage_id
+            for stage in stages
+            for event_type in (
+                DagsterEventType.ASSET_MATERIALIZATION,
+                DagsterEventType.ASSET_OBSERVATION,
             )
-            for key in latest.keys() & keys:
-                results.setdefault(key, Counter())[outcome] += 1
-    done = [key for key, counts in results.items() if sum(counts.values()) >= len(stages)]
-    failed = sum(1 for key in done if results[key]["failed"])
-    runs = Counter(
-        run.status.value
-        for run in instance.get_runs(filters=RunsFilter(tags={"dagster/backfill": backfill_id}))
-    )
-    backfill = instance.get_backfill(backfill_id)
-    status = backfill.status if backfill else BulkActionStatus.FAILED
-    return Progress(
-        files=len(keys),
-        done=len(done),
-        succeeded=len(done) - failed,
-        failed=failed,
-        runs=runs,
-        backfill_status=status,
-    )
+        }
+        # Per file, per stage: (storage id, failed) of its latest result.
+        self._results: dict[str, dict[Stage, tuple[int, bool]]] = {}
+
+    def read(self) -> Progress:
+        storage = self._instance.event_log_storage
+        for (stage, event_type), cursor in self._cursors.items():
+            latest = storage.get_latest_storage_id_by_partition(
+                dg.AssetKey(str(stage)), event_type, None, after_cursor=cursor
+            )
+            failed = event_type == DagsterEventType.ASSET_OBSERVATION
+            for key, storage_id in latest.items():
+                if key not in self._keys:
+                    continue
+                per_stage = self._results.setdefault(key, {})
+                if stage not in per_stage or per_stage[stage][0] < storage_id:
+                    per_stage[stage] = (storage_id, failed)
+            if latest:
+                self._cursors[(stage, event_type)] = max(cursor, *latest.values())
+        done = [key for key, per in self._results.items() if len(per) >= len(self._stages)]
+        failed_files = sum(1 for key in done if any(f for _, f in self._results[key].values()))
+        runs = Counter(
+            run.status.value
+            for run in self._instance.get_runs(
+                filters=RunsFilter(tags={"dagster/backfill": self._backfill_id})
+            )
+        )
+        backfill = self._instance.get_backfill(self._backfill_id)
+        status = backfill.status if backfill else BulkActionStatus.FAILED
+        return Progress(
+            files=len(self._keys),
+            done=len(done),
+            succeeded=len(done) - failed_files,
+            failed=failed_files,
+            runs=runs,
+            backfill_status=status,
+        )
 
 
 def close_backfills(instance: dg.DagsterInstance, backfill_id: str) -> BulkActionStatus | None:
@@ -175,13 +203,13 @@ def watch(
 ) -> Progress:
     """Show a progress line until every file has a result or the backfill ends."""
     started = time.monotonic()
-    wanted = set(keys)
+    reader = ProgressReader(instance, backfill_id, set(keys), stages, after_storage_id)
     interactive = bool(getattr(stream, "isatty", lambda: False)())
     last_line = ""
     last_print = 0.0
     while True:
         polled = time.monotonic()
-        progress = read_progress(instance, backfill_id, wanted, stages, after_storage_id)
+        progress = reader.read()
         cost = time.monotonic() - polled
         line = render_progress(progress, time.monotonic() - started)
         if interactive:
