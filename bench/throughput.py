@@ -9,7 +9,9 @@ queues) serves three measurements in one process:
     ``--max-in-flight C`` (daemon, backfill, ranged runs, event log, manifest);
 (b) a plain asyncio pool on the same client: C workers pulling jobs, each file's three
     downstream jobs queued ahead of new ingests (the best a hand-written pool does);
-(c) Dagster with one run per file, on a smaller library, for reference.
+(c) Dagster with one run per file, on a smaller library, for reference;
+(d) the Dagster path again at C / 5 on 5 x C / 5 files: the slope of the largest run worker's
+    peak RSS between the two bounds is the memory each in-flight job costs.
 
 Efficiency E = ideal / actual, where ideal = sum of job service times / C from the service's own
 job records and actual = first job created -> last job finished. Figures are ratios of one run;
@@ -26,6 +28,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -55,7 +58,8 @@ class Figures:
     requests: int
     cpu_s: float
     runs: int | None = None
-    max_rss_mb: float | None = None
+    max_rss_mb: float | None = None  # the pool: growth of its process while it ran
+    memory: Memory | None = None  # the Dagster path: its process tree, sampled
 
     @property
     def efficiency(self) -> float:
@@ -79,9 +83,107 @@ class Figures:
             print(f"Dagster runs created {self.runs}")
         if self.max_rss_mb is not None:
             print(
-                f"largest process RSS {self.max_rss_mb:.0f} MB "
+                f"RSS growth of the pool's process {self.max_rss_mb:.1f} MB "
                 f"= {self.max_rss_mb / self.in_flight:.2f} MB per in-flight job"
             )
+        if self.memory is not None:
+            largest = self.memory.largest_by_role.items()
+            roles = ", ".join(f"{role} {mb:.0f}" for role, mb in largest)
+            cpu = ", ".join(
+                f"{role} {1000 * sec / max(1, self.files):.1f}"
+                for role, sec in self.memory.cpu_by_role.items()
+            )
+            print(f"CPU per file by process role (ms): {cpu}")
+            print(
+                f"peak RSS of all its processes together {self.memory.peak_total_mb:.0f} MB; "
+                f"largest process per role (MB): {roles}"
+            )
+
+
+@dataclass
+class Memory:
+    peak_total_mb: float
+    largest_by_role: dict[str, float]
+    cpu_s: float  # user + system CPU of every process of the tree, as last sampled
+    cpu_by_role: dict[str, float]
+
+    @property
+    def run_worker_mb(self) -> float:
+        return self.largest_by_role.get("run worker", 0.0)
+
+
+class TreeSampler(threading.Thread):
+    """Samples RSS and CPU time of a process and all its descendants from /proc every 0.2 s.
+
+    CPU is read per process rather than from ``RUSAGE_CHILDREN``, which counts only descendants
+    their parents waited for: run workers outliving the daemon that started them would be missed.
+    """
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.stop = threading.Event()
+        self.peak_total_mb = 0.0
+        self.largest: dict[str, float] = {}
+        self.cpu: dict[int, tuple[str, float]] = {}
+        self.page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+        self.ticks = os.sysconf("SC_CLK_TCK")
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            total = 0.0
+            for pid in [self.root, *self._descendants()]:
+                try:
+                    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                except OSError:
+                    continue
+                rss = int(stat[21]) * self.page_mb
+                total += rss
+                role = self.cpu[pid][0] if pid in self.cpu else self._role(pid, command)
+                self.largest[role] = max(self.largest.get(role, 0.0), rss)
+                self.cpu[pid] = (role, (int(stat[11]) + int(stat[12])) / self.ticks)
+            self.peak_total_mb = max(self.peak_total_mb, total)
+
+    def _descendants(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError):
+                    continue
+                children.setdefault(parent, []).append(int(entry.name))
+        found, stack = [], [self.root]
+        while stack:
+            for child in children.get(stack.pop(), []):
+                found.append(child)
+                stack.append(child)
+        return found
+
+    def _role(self, pid: int, command: str) -> str:
+        if pid == self.root:
+            return "cli"
+        if "spawn_main" in command or "execute_run" in command:
+            return "run worker"
+        if "dagster._daemon" in command:
+            return "daemon"
+        if "grpc" in command:
+            return "code server"
+        return "other"
+
+    def result(self) -> Memory:
+        self.stop.set()
+        self.join()
+        by_role: dict[str, float] = {}
+        for role, seconds in self.cpu.values():
+            by_role[role] = by_role.get(role, 0.0) + seconds
+        return Memory(
+            self.peak_total_mb,
+            dict(sorted(self.largest.items())),
+            sum(by_role.values()),
+            dict(sorted(by_role.items())),
+        )
 
 
 def service_jobs(base_url: str, since_ms: int) -> list[dict[str, Any]]:
@@ -113,12 +215,9 @@ def measure(base_url: str, since_ms: int) -> tuple[int, float, float, int]:
     return len(jobs), service, span, requests
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def dagster_path(base_url: str, files: int, in_flight: int, per_run: int, label: str) -> Figures:
+def dagster_path(
+    base_url: str, files: int, in_flight: int, per_run: int | None, label: str
+) -> Figures:
     home = Path(tempfile.mkdtemp(prefix="media-assets-bench-"))
     library = home / "library.jsonl"
     slug = label.split()[0].strip("()")
@@ -137,27 +236,25 @@ def dagster_path(base_url: str, files: int, in_flight: int, per_run: int, label:
     env.pop("ITTYBIT_API_KEY", None)
     reset(base_url)
     since = int(time.time() * 1000)
-    cpu_before = children_cpu()
     started = time.monotonic()
-    command = [
-        *CLI,
-        "run",
-        str(library),
-        "--max-in-flight",
-        str(in_flight),
-        "--files-per-run",
-        str(per_run),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    command = [*CLI, "run", str(library), "--max-in-flight", str(in_flight)]
+    if per_run:
+        command += ["--files-per-run", str(per_run)]
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        sampler = TreeSampler(process.pid)
+        sampler.start()
+        returncode = process.wait()
+        memory = sampler.result()
+        out.seek(0)
+        output = out.read()
     wall = time.monotonic() - started
-    cpu = children_cpu() - cpu_before
-    if done.returncode != 0:
-        print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
-        raise SystemExit(f"media-assets run exited {done.returncode}")
+    if returncode != 0:
+        print(output[-3000:])
+        raise SystemExit(f"media-assets run exited {returncode}")
     jobs, service, span, requests = measure(base_url, since)
     high_water = stats(base_url)["high_water_in_flight"]
     runs = _count_runs(home)
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return Figures(
         label,
         jobs,
@@ -168,9 +265,9 @@ def dagster_path(base_url: str, files: int, in_flight: int, per_run: int, label:
         in_flight,
         high_water,
         requests,
-        cpu,
+        memory.cpu_s,
         runs=runs,
-        max_rss_mb=rss,
+        memory=memory,
     )
 
 
@@ -242,7 +339,9 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=100)
     parser.add_argument("--latency", default="2:6")
-    parser.add_argument("--files-per-run", type=int, default=100)
+    parser.add_argument(
+        "--files-per-run", type=int, default=None, help="default: what media-assets run picks"
+    )
     parser.add_argument("--per-file-files", type=int, default=40, help="library size for (c)")
     parser.add_argument("--per-file-in-flight", type=int, default=20)
     parser.add_argument("--skip", default="", help="letters of measurements to skip, e.g. 'c'")
@@ -270,6 +369,11 @@ def main() -> None:
                 "(a) Dagster path: media-assets run (ranged runs)",
             )
             dagster.show(pool)
+            if pool is not None:
+                overhead = 1000 * (dagster.cpu_s - pool.cpu_s) / max(1, args.files)
+                print(f"orchestration CPU per file beyond the pool's client work {overhead:.1f} ms")
+            if "d" not in args.skip:
+                memory_slope(base_url, args, dagster, pool)
         if "c" not in args.skip:
             per_file = dagster_path(
                 base_url,
@@ -279,6 +383,34 @@ def main() -> None:
                 "(c) Dagster, one run per file",
             )
             per_file.show()
+
+
+def memory_slope(
+    base_url: str, args: argparse.Namespace, full: Figures, pool: Figures | None
+) -> None:
+    """(d) RSS per in-flight job: the largest run worker's peak at C and at C / 5, and the slope.
+
+    A run worker's fixed footprint (Python, Dagster, the definitions: ~130 MB) does not grow
+    with the jobs it keeps in flight; the slope between two bounds is what each job adds.
+    """
+    assert full.memory is not None
+    small_c = max(1, args.in_flight // 5)
+    small = dagster_path(
+        base_url,
+        small_c * 5,
+        small_c,
+        args.files_per_run,
+        f"(d) Dagster path at C = {small_c}, for the memory slope",
+    )
+    assert small.memory is not None
+    small.show()
+    slope = (full.memory.run_worker_mb - small.memory.run_worker_mb) / (args.in_flight - small_c)
+    print(
+        f"\n== RSS per in-flight job (largest run worker: {full.memory.run_worker_mb:.0f} MB at"
+        f" C = {args.in_flight}, {small.memory.run_worker_mb:.0f} MB at C = {small_c}):"
+        f" {slope:.2f} MB"
+        + (f"; the pool {(pool.max_rss_mb or 0) / args.in_flight:.2f} MB" if pool else "")
+    )
 
 
 if __name__ == "__main__":
