@@ -348,8 +348,16 @@ def main() -> None:
     args = parser.parse_args()
     low, high = (float(x) for x in args.latency.split(":"))
     data = Path(tempfile.mkdtemp(prefix="media-assets-bench-svc-"))
+    # The simulate service stands in for the hosted API here, which cannot hold a look until a
+    # job ends: max_wait=0 makes the clients poll, as they do against Ittybit.
     config = ServiceConfig(
-        port=0, data_dir=data, engine="simulate", latency=(low, high), workers=10_000, seed=1
+        port=0,
+        data_dir=data,
+        engine="simulate",
+        latency=(low, high),
+        workers=10_000,
+        seed=1,
+        max_wait=0,
     )
     with LocalService(config) as service:
         base_url = service.base_url

@@ -111,6 +111,9 @@ class IttybitClient:
         self._on_retry = on_retry
         self._limiter = AsyncRateLimiter(rate_limit) if rate_limit else None
         self.stats = RequestStats()
+        self._read_timeout = timeout.read
+        # Seconds the server offers to hold GET /jobs/{id}?wait=, from its Job-Wait-Max header.
+        self._server_wait_max = 0.0
         headers = {"Accept": "application/json", "User-Agent": "media-assets"}
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
@@ -242,15 +245,31 @@ class IttybitClient:
             headers={"Idempotency-Key": key},
             job_stats=job_stats,
         )
+        self._note_server_wait(response)
         # 200 means the key was seen before: we re-attached to the job it created.
         return Job.model_validate(response.json()), response.status_code == 200
 
-    async def get_job(self, job_id: str, *, job_stats: JobStats | None = None) -> Job:
-        """``GET /jobs/{id}``."""
+    async def get_job(
+        self, job_id: str, *, wait: float | None = None, job_stats: JobStats | None = None
+    ) -> Job:
+        """``GET /jobs/{id}``.
+
+        ``wait`` (seconds) asks the server to answer only once the job is terminal or that time
+        has passed; only servers that send ``Job-Wait-Max`` (the local service) honour it.
+        """
+        params = {"wait": f"{wait:g}"} if wait else None
         response = await self._send(
-            "GET", f"/jobs/{job_id}", route="/jobs/{id}", job_stats=job_stats
+            "GET", f"/jobs/{job_id}", route="/jobs/{id}", params=params, job_stats=job_stats
         )
+        self._note_server_wait(response)
         return Job.model_validate(response.json())
+
+    def _note_server_wait(self, response: httpx.Response) -> None:
+        try:
+            offered = float(response.headers.get("job-wait-max", "0"))
+        except ValueError:
+            offered = 0.0
+        self._server_wait_max = offered if offered > 0 else 0.0
 
     async def list_jobs(
         self,
@@ -311,6 +330,10 @@ class IttybitClient:
         current = job if isinstance(job, Job) else await self.get_job(job, job_stats=job_stats)
         delay = schedule.first_delay()
         while not current.status.is_terminal:
+            hold = self._held_wait(deadline)
+            if hold > 0:
+                current = await self.get_job(current.id, wait=hold, job_stats=job_stats)
+                continue
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -324,6 +347,19 @@ class IttybitClient:
         if raise_on_failure and not current.status.is_success:
             raise JobFailed(current)
         return current
+
+    def _held_wait(self, deadline: float | None) -> float:
+        """Seconds to ask the server to hold the next look, or 0 to poll."""
+        if not self.poll.use_server_wait or self._server_wait_max <= 0:
+            return 0.0
+        # Well inside the read timeout, so a held request never looks like a dead connection.
+        hold = min(self._server_wait_max, self._read_timeout / 2)
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0.05:
+                return 0.0  # the polling path raises DeadlineExceeded
+            hold = min(hold, remaining)
+        return hold
 
     async def run_job(
         self,

@@ -71,7 +71,8 @@ class PollPolicy:
     It starts fast (``initial`` seconds after creation), backs off by ``multiplier`` up to
     ``max_interval`` while it knows nothing, and once the job reports ``progress`` it schedules
     the next look for the predicted finish, so a finished job is noticed promptly without polling
-    every few hundred milliseconds.
+    every few hundred milliseconds. Against a server that offers to hold the request until the
+    job ends (``use_server_wait``), it asks it to instead of polling.
     """
 
     initial: float = 0.5
@@ -85,6 +86,9 @@ class PollPolicy:
     # ``refine_above`` seconds, look once at ``refine_ratio`` of the way there to sharpen it.
     refine_above: float = 1.0
     refine_ratio: float = 0.85
+    # A server that sends ``Job-Wait-Max`` (the local service; real Ittybit does not) can hold a
+    # ``GET /jobs/{id}?wait=S`` until the job ends: one request notices the end at once.
+    use_server_wait: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,6 +16,8 @@ Local-only extensions, absent from real Ittybit, all under ``/_local/``:
 - ``GET /_local/stats`` — jobs by status, requests by route, in-flight and high-water marks.
 - ``POST /_local/stats/reset`` — start a new measurement window.
 - ``POST /_local/jobs/{id}/cancel`` — cancel a queued or processing job.
+- ``GET /jobs/{id}?wait=S`` — hold the answer until the job is terminal or S seconds pass (at
+  most ``max_wait``, advertised as the ``Job-Wait-Max`` response header; 0 turns it off).
 
 Errors are always ``{"kind", "message"}``. Engines: ``ffmpeg`` does the real media work;
 ``simulate`` only sleeps, with configurable latency and fault injection, for orchestration tests

@@ -62,6 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder whose files may be used as file:// inputs (repeatable)",
     )
     parser.add_argument("--public-url", default=None, help="base URL used in output URLs")
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="longest GET /jobs/{id}?wait= hold (default 20; 0 turns waiting off)",
+    )
     simulate = parser.add_argument_group("simulate engine")
     simulate.add_argument(
         "--latency",
@@ -93,6 +100,7 @@ def config_from_args(ns: argparse.Namespace) -> ServiceConfig:
         api_key=ns.api_key,
         allow_roots=tuple(root.expanduser().resolve() for root in ns.allow_root),
         public_url=ns.public_url,
+        max_wait=ns.max_wait,
         latency=ns.latency,
         fail_rate=ns.fail_rate,
         fail_match=ns.fail_match,

@@ -27,6 +27,8 @@ class ServiceConfig:
     api_key: str | None = None
     allow_roots: tuple[Path, ...] = ()
     public_url: str | None = None
+    # Longest ``GET /jobs/{id}?wait=S`` hold, advertised in the ``Job-Wait-Max`` header; 0 = off.
+    max_wait: float = 20.0
     # simulate engine
     latency: tuple[float, float] = (0.05, 0.2)
     fail_rate: float = 0.0

@@ -8,6 +8,7 @@ so a thousand simulated slots cost nothing until used.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from pathlib import PurePosixPath
@@ -35,6 +36,7 @@ class Scheduler:
         self._stats = stats
         self._waiting: dict[str, None] = {}  # insertion-ordered set of queued job ids
         self._running: dict[str, tuple[JobRun, asyncio.Task[None]]] = {}
+        self._ended: dict[str, asyncio.Event] = {}  # set when the job becomes terminal
         self._stopping = False
 
     def submit(self, job_id: str) -> None:
@@ -49,6 +51,7 @@ class Scheduler:
             return
         jobs.cancel_job(job)
         self._repository.changed(job_id)
+        self._announce_end(job_id)
         if job_id in self._waiting:
             del self._waiting[job_id]
             self._observe()
@@ -60,6 +63,20 @@ class Scheduler:
             run.cancel.set()
             task.cancel()
 
+    async def wait_until_terminal(self, job_id: str, timeout: float) -> None:
+        """Return once the job is terminal, or after ``timeout`` seconds, whichever is first."""
+        job = self._repository.live(job_id)
+        if job is None or jobs.is_terminal(job) or timeout <= 0:
+            return
+        ended = self._ended.setdefault(job_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ended.wait(), timeout)
+
+    def _announce_end(self, job_id: str) -> None:
+        ended = self._ended.pop(job_id, None)
+        if ended is not None:
+            ended.set()
+
     def refresh_progress(self, job_id: str) -> None:
         """Bring an estimated progress up to date before the job is shown."""
         entry = self._running.get(job_id)
@@ -70,6 +87,9 @@ class Scheduler:
         """Stop all work without touching job statuses, so a restart picks the jobs up again."""
         self._stopping = True
         self._waiting.clear()
+        for ended in self._ended.values():  # held requests answer now, with the job as it is
+            ended.set()
+        self._ended.clear()
         tasks = [task for _, task in self._running.values()]
         for run, task in self._running.values():
             run.cancel.set()
@@ -109,6 +129,8 @@ class Scheduler:
                 jobs.succeed_job(job, output_url)
         finally:
             self._repository.changed(run.job_id)
+            if jobs.is_terminal(job):
+                self._announce_end(run.job_id)
             self._running.pop(run.job_id, None)
             self._start_what_fits()
 

@@ -15,7 +15,11 @@ StartService = Callable[..., RunningService]
 MakeClient = Callable[..., IttybitClient]
 
 # Polls and retries quick enough for tests, still exercising the real code paths.
-FAST_POLL = PollPolicy(initial=0.05, multiplier=1.5, min_interval=0.02, max_interval=0.5)
+# Polling, not the local service's held waits: most client tests are about polling behaviour;
+# test_client_server_wait.py covers the held waits.
+FAST_POLL = PollPolicy(
+    initial=0.05, multiplier=1.5, min_interval=0.02, max_interval=0.5, use_server_wait=False
+)
 FAST_RETRY = RetryPolicy(attempts=6, timeout=20.0, wait_initial=0.02, wait_max=0.2, wait_jitter=0.0)
 
 

@@ -80,7 +80,7 @@ async def test_progress_aware_polling_needs_few_requests(
 ) -> None:
     """A 1-3 s job is created and awaited in at most 6 requests, noticed promptly."""
     service = start_service(latency=(1.0, 3.0))
-    client = make_client(service.base_url, poll=PollPolicy())
+    client = make_client(service.base_url, poll=PollPolicy(use_server_wait=False))
     started = time.monotonic()
     result = await client.run_job(input=CLIP, kind="video", timeout=20)
     elapsed = time.monotonic() - started

@@ -34,18 +34,44 @@ async def create_job(request: Request) -> Response:
     job = new_job(**_job_fields(body, service.config))
     service.repository.create(job, new_record("jobs", key, body, job["id"]) if key else None)
     # Render before submitting: a free slot would start the job at once, yet it was created queued.
-    response = JSONResponse(job, 201)
+    response = JSONResponse(job, 201, headers=_wait_header(service.config))
     service.scheduler.submit(job["id"])
     return response
 
 
 async def get_job(request: Request) -> Response:
+    """One job; with ``?wait=S`` (a local extension) held until it is terminal or S seconds pass.
+
+    Real Ittybit has no such parameter, so clients use it only when a response carried the
+    ``Job-Wait-Max`` header, which only this service sends.
+    """
     service = service_of(request)
     job_id = request.path_params["job_id"]
+    if service.repository.get(job_id) is None:
+        raise ApiError(404, "job_not_found", f"no job with id {job_id}")
+    wait = _wait_seconds(request.query_params.get("wait"), service.config.max_wait)
+    if wait > 0:
+        await service.scheduler.wait_until_terminal(job_id, wait)
     job = service.repository.get(job_id)
     if job is None:
         raise ApiError(404, "job_not_found", f"no job with id {job_id}")
-    return JSONResponse(_shown(service, job))
+    return JSONResponse(_shown(service, job), headers=_wait_header(service.config))
+
+
+def _wait_seconds(raw: str | None, max_wait: float) -> float:
+    if raw is None or max_wait <= 0:
+        return 0.0
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise invalid_input("wait must be a number of seconds") from None
+    if not 0 <= wait < float("inf"):
+        raise invalid_input("wait must be a number of seconds, 0 or more")
+    return min(wait, max_wait)
+
+
+def _wait_header(config: ServiceConfig) -> dict[str, str]:
+    return {"Job-Wait-Max": f"{config.max_wait:g}"} if config.max_wait > 0 else {}
 
 
 async def list_jobs(request: Request) -> Response:

@@ -1,0 +1,79 @@
+"""Waiting on a server that holds GET /jobs/{id}?wait= until the job ends (the local service)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from ittybit_client_helpers import MakeClient, StartService
+
+from media_assets.ittybit import DeadlineExceeded, JobStatus, PollPolicy
+
+pytestmark = pytest.mark.anyio
+
+CLIP = "https://media.example/library/held.mp4"
+
+
+async def test_held_wait_needs_two_requests_and_notices_at_once(
+    start_service: StartService, make_client: MakeClient
+) -> None:
+    """Create plus one held look: the end is noticed as it happens."""
+    service = start_service(latency=(1.0, 1.0))
+    client = make_client(service.base_url, poll=PollPolicy())
+    started = time.monotonic()
+    result = await client.run_job(input=CLIP, kind="video", timeout=20)
+    elapsed = time.monotonic() - started
+    assert result.job.status is JobStatus.SUCCEEDED
+    assert result.requests == 2
+    assert client.stats.by_route["GET /jobs/{id}"] == 1
+    processing_s = (result.job.processing_ms or 0) / 1000
+    assert elapsed < processing_s + 0.5
+
+
+async def test_longer_jobs_take_one_held_look_per_max_wait(
+    start_service: StartService, make_client: MakeClient
+) -> None:
+    """A job outlasting the server's max wait is looked at again, once per hold."""
+    service = start_service(latency=(1.2, 1.2), max_wait=0.5)
+    client = make_client(service.base_url, poll=PollPolicy())
+    result = await client.run_job(input=CLIP, kind="video", timeout=20)
+    assert result.job.status is JobStatus.SUCCEEDED
+    assert 3 <= client.stats.by_route["GET /jobs/{id}"] <= 4
+
+
+async def test_server_without_wait_is_polled(
+    start_service: StartService, make_client: MakeClient
+) -> None:
+    """A server that sends no Job-Wait-Max (like real Ittybit) gets ordinary polls."""
+    service = start_service(latency=(1.0, 1.0), max_wait=0)
+    client = make_client(
+        service.base_url, poll=PollPolicy(initial=0.1, max_interval=0.2, use_progress=False)
+    )
+    result = await client.run_job(input=CLIP, kind="video", timeout=20)
+    assert result.job.status is JobStatus.SUCCEEDED
+    assert client.stats.by_route["GET /jobs/{id}"] >= 4
+
+
+async def test_server_wait_can_be_turned_off(
+    start_service: StartService, make_client: MakeClient
+) -> None:
+    """use_server_wait=False polls even a server that offers to hold."""
+    service = start_service(latency=(1.0, 1.0))
+    client = make_client(
+        service.base_url,
+        poll=PollPolicy(initial=0.1, max_interval=0.2, use_progress=False, use_server_wait=False),
+    )
+    await client.run_job(input=CLIP, kind="video", timeout=20)
+    assert client.stats.by_route["GET /jobs/{id}"] >= 4
+
+
+async def test_held_wait_keeps_the_deadline(
+    start_service: StartService, make_client: MakeClient
+) -> None:
+    """A hold never outlasts the caller's deadline: a hung job raises on time."""
+    service = start_service(hang_rate=1.0)
+    client = make_client(service.base_url, poll=PollPolicy())
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        await client.run_job(input=CLIP, kind="video", timeout=1.0)
+    assert 1.0 <= time.monotonic() - started < 2.5
