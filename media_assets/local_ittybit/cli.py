@@ -43,6 +43,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, 0 or more, got {text!r}") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds, 0 or more, got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the service's flags to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
@@ -64,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--public-url", default=None, help="base URL used in output URLs")
     parser.add_argument(
         "--max-wait",
-        type=float,
+        type=_seconds,
         default=20.0,
         metavar="SECONDS",
         help="longest GET /jobs/{id}?wait= hold (default 20; 0 turns waiting off)",
@@ -123,6 +133,7 @@ def config_to_argv(config: ServiceConfig) -> list[str]:
         argv += ["--allow-root", str(root)]
     if config.public_url is not None:
         argv += ["--public-url", config.public_url]
+    argv += ["--max-wait", repr(config.max_wait)]
     argv += ["--latency", f"{config.latency[0]!r}:{config.latency[1]!r}"]
     argv += ["--fail-rate", repr(config.fail_rate), "--error-rate", repr(config.error_rate)]
     argv += ["--hang-rate", repr(config.hang_rate)]

@@ -52,6 +52,8 @@ class ServiceConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within 0..1, not {value}")
+        if not 0 <= self.max_wait < float("inf"):
+            raise ValueError(f"max_wait must be 0 or more seconds, not {self.max_wait}")
         if self.rate_limit is not None and self.rate_limit <= 0:
             raise ValueError(f"rate_limit must be positive, not {self.rate_limit}")
         if self.fail_match is not None:

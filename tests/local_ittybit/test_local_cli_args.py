@@ -27,6 +27,7 @@ def test_flags_round_trip_through_config_to_argv(tmp_path: Path) -> None:
         api_key="k",
         allow_roots=(tmp_path.resolve(),),
         public_url="http://media.local:9000",
+        max_wait=3.5,
         latency=(0.25, 1.5),
         fail_rate=0.1,
         fail_match="bad",
@@ -45,7 +46,9 @@ def test_defaults_bind_loopback_with_the_ffmpeg_engine(tmp_path: Path) -> None:
     assert config.base_url == "http://127.0.0.1:8787"
 
 
-@pytest.mark.parametrize("argv", [["--latency", "2:1"], ["--fail-rate", "1.5"]])
+@pytest.mark.parametrize(
+    "argv", [["--latency", "2:1"], ["--fail-rate", "1.5"], ["--max-wait", "-1"]]
+)
 def test_bad_flag_values_are_usage_errors(argv: list[str]) -> None:
     """Out-of-range simulate flags stop argument parsing with a usage error."""
     with pytest.raises(SystemExit) as exit_info:
