@@ -17,6 +17,8 @@ event_log_storage:
   config:
     base_dir: {base_dir}
 """
+_TEMPLATE_HEADER = "# The Dagster instance of media_assets."
+_STORAGE_KEY = re.compile(r"^(storage|event_log_storage|run_storage):", re.MULTILINE)
 _BASE_DIR_LINE = re.compile(
     r"(class: OpenSqliteEventLogStorage\n\s+config:\n\s+base_dir: )(.*)$", re.MULTILINE
 )
@@ -38,4 +40,7 @@ def write_instance_config(dagster_home: Path) -> Path:
     found = _BASE_DIR_LINE.search(text)
     if found is not None and found.group(2).strip() != base_dir:
         config.write_text(text[: found.start(2)] + base_dir + text[found.end(2) :])
+    elif found is None and text.startswith(_TEMPLATE_HEADER) and not _STORAGE_KEY.search(text):
+        # Written from an older template, before the storage block: add it, keeping any edits.
+        config.write_text(text.rstrip("\n") + "\n" + _STORAGE_BLOCK.format(base_dir=base_dir))
     return config

@@ -79,6 +79,18 @@ def test_moved_home_gets_its_path_corrected(tmp_path: Path) -> None:
     assert (new / "history" / "runs" / "index.db").is_file()
 
 
+def test_home_from_an_older_template_gets_the_storage(tmp_path: Path) -> None:
+    """A dagster.yaml copied from the template before the storage block existed gains it."""
+    home = tmp_path / "older"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(INSTANCE_TEMPLATE.read_text() + "# my note\n")
+    text = write_instance_config(home).read_text()
+    assert "# my note" in text
+    assert text.count("event_log_storage:") == 1
+    with open_instance(home) as instance:
+        assert isinstance(instance.event_log_storage, OpenSqliteEventLogStorage)
+
+
 def test_own_config_is_left_alone(tmp_path: Path) -> None:
     """A dagster.yaml the user wrote without this storage is not changed."""
     home = tmp_path / "own"
