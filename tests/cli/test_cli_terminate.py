@@ -1,0 +1,90 @@
+"""Terminating a run mid-flight cancels its remote jobs, through the real daemon and run worker."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import httpx
+import pytest
+from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
+from test_cli_run import Cli, media_assets_command
+
+from media_assets.local_ittybit.config import ServiceConfig
+from media_assets.local_ittybit.server import RunningService, running_in_thread
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def hanging_service(tmp_path: Path) -> Iterator[RunningService]:
+    """A simulate service whose jobs never finish, as a stuck remote job would."""
+    config = ServiceConfig(port=0, data_dir=tmp_path / "ittybit", engine="simulate", hang_rate=1.0)
+    with running_in_thread(config) as service:
+        yield service
+
+
+def wait_for(condition: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def jobs_by_status(base_url: str) -> dict[str, int]:
+    jobs = httpx.get(f"{base_url}/jobs", params={"limit": 100}, timeout=10).json()
+    counts: dict[str, int] = {}
+    for job in jobs:
+        counts[job["status"]] = counts.get(job["status"], 0) + 1
+    return counts
+
+
+def test_terminating_a_run_cancels_its_remote_jobs(
+    tmp_path: Path, hanging_service: RunningService
+) -> None:
+    """A run terminated while its jobs are in flight cancels each of them on the service."""
+    cli = Cli(tmp_path)
+    cli.env["ITTYBIT_BASE_URL"] = hanging_service.base_url
+    library = tmp_path / "library.jsonl"
+    library.write_text(
+        "".join(json.dumps({"url": f"https://media.invalid/stuck-{n}.mp4"}) + "\n" for n in (1, 2))
+    )
+    process = subprocess.Popen(
+        [*media_assets_command(), "run", str(library)],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        base_url = hanging_service.base_url
+        wait_for(lambda: jobs_by_status(base_url).get("processing", 0) == 2, 120, "2 jobs")
+        dagster_home = cli.home / "dagster_home"
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            started = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED]))
+            assert len(started) == 1
+            run_id = started[0].run_id
+            instance.run_coordinator.cancel_run(run_id)
+            wait_for(lambda: jobs_by_status(base_url) == {"cancelled": 2}, 60, "cancelled jobs")
+
+            def run_ended() -> bool:
+                run = instance.get_run_by_id(run_id)
+                return run is not None and run.status == DagsterRunStatus.CANCELED
+
+            wait_for(run_ended, 60, "the run to end cancelled")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
