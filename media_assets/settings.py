@@ -15,6 +15,8 @@ WATCH_DIR_ENV = "MEDIA_ASSETS_WATCH_DIR"
 FILES_PER_RUN_ENV = "MEDIA_ASSETS_FILES_PER_RUN"
 SENSOR_MAX_KEYS_ENV = "MEDIA_ASSETS_SENSOR_MAX_KEYS"
 
+# The code location every Dagster process media-assets starts loads (daemon, `dev`, closing).
+CODE_LOCATION_MODULE = "media_assets.definitions"
 DEFAULT_HOME = ".media_assets"
 DEFAULT_FILES_PER_RUN = 25
 # The daemon checks every added key with one query and logs it, and the whole tick must fit in

@@ -25,8 +25,8 @@ from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 from dagster._core.utils import make_new_backfill_id
 
 from media_assets.manifest.records import Stage
+from media_assets.settings import CODE_LOCATION_MODULE
 
-CODE_LOCATION_MODULE = "media_assets.definitions"  # what the daemon and `dev` load
 BACKFILL_PRIORITY = "-1"  # below UI and sensor runs, so new uploads are not starved
 _TERMINAL_RUN = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 

@@ -48,11 +48,11 @@ def run_library(options: RunOptions) -> int:
     if options.max_in_flight:
         os.environ[MAX_IN_FLIGHT_ENV] = str(options.max_in_flight)
     files, errors = discover(options.sources)
-    # Sized so a big library is a few hundred ranged runs, not tens of thousands of queued ones.
-    per_run = options.files_per_run or files_per_run_for(len(files))
-    os.environ.setdefault(FILES_PER_RUN_ENV, str(per_run))
     if options.files_per_run:
         os.environ[FILES_PER_RUN_ENV] = str(options.files_per_run)
+    else:
+        # Sized so a big library is a few hundred ranged runs, not tens of thousands of queued ones.
+        os.environ.setdefault(FILES_PER_RUN_ENV, str(files_per_run_for(len(files))))
     for error in errors:
         print(f"error: {error.source}: {error.reason}", file=sys.stderr)
     if not files:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from media_assets.cli.library import EXIT_OK, EXIT_USAGE, RunOptions, run_library
+from media_assets.settings import CODE_LOCATION_MODULE
 
 _SERVE_HELP = "the local Ittybit-compatible service (see docs/local-service.md)"
 
@@ -159,7 +160,7 @@ def _dev(port: int) -> int:
     os.environ["MEDIA_ASSETS_SENSOR_RUNNING"] = "1"
     with ittybit_service(home=home, allow_roots=[inbox, Path.cwd()]):
         print(f"drop files into {inbox}; the new_uploads sensor picks them up")
-        command = [sys.executable, "-m", "dagster", "dev", "-m", "media_assets.definitions",
+        command = [sys.executable, "-m", "dagster", "dev", "-m", CODE_LOCATION_MODULE,
                    "-p", str(port)]  # fmt: skip
         return subprocess.call(command, env=os.environ.copy())
 

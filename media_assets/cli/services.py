@@ -22,6 +22,7 @@ from media_assets.defs.resources import LOCAL_BASE_URL
 from media_assets.ittybit.config import BASE_URL_ENV, api_key_from_env
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService
+from media_assets.settings import CODE_LOCATION_MODULE
 
 DAEMON_HEARTBEAT_FRESH_S = 75.0
 
@@ -97,7 +98,7 @@ def dagster_daemon(instance: dg.DagsterInstance, *, log_path: Path) -> Iterator[
                 "dagster._daemon",
                 "run",
                 "-m",
-                "media_assets.definitions",
+                CODE_LOCATION_MODULE,
                 "--log-level",
                 "warning",
             ],

@@ -220,7 +220,7 @@ _Event = dg.AssetMaterialization | dg.AssetObservation
 def _emit(context: dg.AssetExecutionContext, item: object) -> Iterator[_Event]:
     if isinstance(item, _LogLine):
         context.log.warning(item.message)
-    elif isinstance(item, dg.AssetMaterialization | dg.AssetObservation):
+    elif isinstance(item, _Event):
         yield item
 
 

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-_WAKE = object()  # posted when the coroutine ends, so the reader stops waiting at once
+_WAKE = object()  # posted last, once the coroutine has ended: everything it posted came before
 CANCEL_WAIT_SECONDS = 120.0
 
 
@@ -63,10 +63,6 @@ class LoopThread(Generic[T]):
         except BaseException:
             self._cancel()
             raise
-        while not self._queue.empty():  # posted just before the end
-            item = self._queue.get_nowait()
-            if item is not _WAKE:
-                yield item
 
     def _cancel(self) -> None:
         if self._thread.is_alive():

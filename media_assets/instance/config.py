@@ -2,7 +2,8 @@
 
 The template (``dagster.yaml`` next to this file) holds what every instance shares. The event
 log storage needs the absolute folder of its home's event log, so it is added per home; a home
-that has moved gets the path corrected, and everything else a user changed in the file is kept.
+that has moved gets the path corrected, a file written from an older template gets the block
+added, and everything else a user changed in the file is kept.
 """
 
 import json
