@@ -6,6 +6,7 @@ Made with the ffmpeg binary that ships in the imageio-ffmpeg wheel, so it needs 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -39,9 +40,18 @@ _RECIPES: dict[str, list[str]] = {
 
 def make_demo_library(folder: Path) -> list[Path]:
     """Write the demo files into ``folder`` (skipping ones already there); returns their paths."""
+    return render_recipes(folder, _RECIPES)
+
+
+def render_recipes(folder: Path, recipes: Mapping[str, Sequence[str]]) -> list[Path]:
+    """Write one file per ``name -> ffmpeg arguments`` recipe under ``folder``; their paths.
+
+    A file already there (not empty) is kept; each is written under a temporary name first, so
+    an interrupted run never leaves a half-written file that looks finished.
+    """
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     made: list[Path] = []
-    for name, arguments in _RECIPES.items():
+    for name, arguments in recipes.items():
         target = folder / name
         made.append(target)
         if target.exists() and target.stat().st_size > 0:

@@ -1,20 +1,11 @@
 """The progress line's reader: files done, succeeded and failed since the launch."""
 
-from collections.abc import Iterator
-
 import dagster as dg
-import pytest
 
 from media_assets.cli.backfill import ProgressReader, latest_storage_id
 from media_assets.manifest.records import Stage
 
 STAGES = [Stage.INGESTED, Stage.THUMBNAIL]
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
-        yield instance
 
 
 def succeed(instance: dg.DagsterInstance, key: str, stage: Stage) -> None:

@@ -4,92 +4,27 @@ Each command runs with its own MEDIA_ASSETS_HOME in tmp, no Ittybit key, and ITT
 a free loopback port, so the local service it starts collides with nothing else on the machine.
 """
 
-import os
-import signal
-import socket
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import httpx
-import imageio_ffmpeg
 import pytest
+from cli_helpers import Cli
 from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
+from media_assets.cli.demo_library import render_recipes
 from media_assets.manifest.queries import read_results
 
 pytestmark = pytest.mark.slow
 
-COMMAND_TIMEOUT_S = 120
 BROKEN = "broken-empty.mp4"
 _CLIPS = {
     "clip-a.mp4": ("testsrc=size=320x240:rate=25:duration=1", "sine=frequency=440:duration=1"),
     "clip-b.mp4": ("testsrc=size=240x320:rate=25:duration=1", "sine=frequency=550:duration=1"),
     "clip-c.mp4": ("testsrc2=size=320x180:rate=25:duration=1", "sine=frequency=660:duration=1"),
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def media_assets_command() -> list[str]:
-    script = Path(sys.executable).parent / "media-assets"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "media_assets.cli.main"]
-
-
-class Cli:
-    """Runs `media-assets` in a clean environment rooted in one temporary work folder."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.home = tmp_path / "home"
-        self.base_url = f"http://127.0.0.1:{free_port()}"
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("ITTYBIT_", "MEDIA_ASSETS_", "DAGSTER_"))
-        }
-        env["MEDIA_ASSETS_HOME"] = str(self.home)
-        env["ITTYBIT_BASE_URL"] = self.base_url
-        self.env = env
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [*media_assets_command(), *args]
-        process = subprocess.Popen(
-            command,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            # Ctrl-C first: the command then stops the daemon and service it started.
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                stdout, stderr = process.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                stdout, stderr = process.communicate()
-            pytest.fail(f"{command} took over {COMMAND_TIMEOUT_S}s\n{stdout}\n{stderr}")
-        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-
-    def service_answers(self) -> bool:
-        try:
-            return httpx.get(f"{self.base_url}/_local/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
 
 
 @pytest.fixture
@@ -99,14 +34,15 @@ def cli(tmp_path: Path) -> Cli:
 
 def make_library_with_broken_file(folder: Path) -> Path:
     """Three short generated clips and one zero-byte mp4."""
-    folder.mkdir()
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    for name, (video, audio) in _CLIPS.items():
-        command = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y"]
-        command += ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio]
-        command += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-        command += ["-c:a", "aac", "-shortest", str(folder / name)]
-        subprocess.run(command, check=True, stdin=subprocess.DEVNULL)
+    recipes = {
+        name: [
+            *("-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
+            *("-c:a", "aac", "-shortest"),
+        ]
+        for name, (video, audio) in _CLIPS.items()
+    }
+    render_recipes(folder, recipes)
     (folder / BROKEN).write_bytes(b"")
     return folder
 

@@ -1,23 +1,26 @@
 """Terminating a run mid-flight cancels its remote jobs, through the real daemon and run worker."""
 
 import json
-import os
-import signal
-import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import httpx
 import pytest
+from cli_helpers import Cli
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
-from test_cli_run import Cli, media_assets_command
 
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import RunningService, running_in_thread
 
 pytestmark = pytest.mark.slow
+
+# Both jobs of the run cancelled, and no other job made.
+ALL_CANCELLED = {
+    "queued": 0, "processing": 0, "succeeded": 0, "failed": 0, "cancelled": 2, "total": 2
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -28,20 +31,18 @@ def hanging_service(tmp_path: Path) -> Iterator[RunningService]:
         yield service
 
 
-def wait_for(condition: object, timeout: float, what: str) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         time.sleep(0.2)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def jobs_by_status(base_url: str) -> dict[str, int]:
-    jobs = httpx.get(f"{base_url}/jobs", params={"limit": 100}, timeout=10).json()
-    counts: dict[str, int] = {}
-    for job in jobs:
-        counts[job["status"]] = counts.get(job["status"], 0) + 1
+def jobs_by_status(base_url: str) -> dict[str, Any]:
+    """The service's own job counts by status (and total)."""
+    counts: dict[str, Any] = httpx.get(f"{base_url}/_local/stats", timeout=10).json()["jobs"]
     return counts
 
 
@@ -55,25 +56,16 @@ def test_terminating_a_run_cancels_its_remote_jobs(
     library.write_text(
         "".join(json.dumps({"url": f"https://media.invalid/stuck-{n}.mp4"}) + "\n" for n in (1, 2))
     )
-    process = subprocess.Popen(
-        [*media_assets_command(), "run", str(library)],
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    base_url = hanging_service.base_url
+    process = cli.start("run", str(library))
     try:
-        base_url = hanging_service.base_url
-        wait_for(lambda: jobs_by_status(base_url).get("processing", 0) == 2, 120, "2 jobs")
-        dagster_home = cli.home / "dagster_home"
-        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        wait_for(lambda: jobs_by_status(base_url).get("processing") == 2, 120, "2 jobs")
+        with dg.DagsterInstance.from_config(str(cli.home / "dagster_home")) as instance:
             started = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED]))
             assert len(started) == 1
             run_id = started[0].run_id
             instance.run_coordinator.cancel_run(run_id)
-            wait_for(lambda: jobs_by_status(base_url) == {"cancelled": 2}, 60, "cancelled jobs")
+            wait_for(lambda: jobs_by_status(base_url) == ALL_CANCELLED, 60, "cancelled jobs")
 
             def run_ended() -> bool:
                 run = instance.get_run_by_id(run_id)
@@ -82,9 +74,4 @@ def test_terminating_a_run_cancels_its_remote_jobs(
             wait_for(run_ended, 60, "the run to end cancelled")
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.communicate()
+            cli.stop(process)

@@ -5,7 +5,6 @@ service is the real local Ittybit service on a free loopback port, and runs go t
 ``dg.materialize`` on an on-disk test instance.
 """
 
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,18 +12,17 @@ from typing import Any
 
 import dagster as dg
 import httpx
-import imageio_ffmpeg
 from dagster._core.events import DagsterEventType
 
+from media_assets.cli.demo_library import render_recipes
 from media_assets.defs.partitions import register_sources
 from media_assets.defs.pipeline import media_pipeline
 from media_assets.defs.resources import IttybitResource
+from media_assets.defs.sensors import RANGE_END_TAG, RANGE_START_TAG
 from media_assets.local_ittybit.server import RunningService
 from media_assets.sources import discover
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 # file name -> ffmpeg arguments between the binary and the output path
 _RECIPES: dict[str, list[str]] = {
@@ -68,10 +66,7 @@ ALL_FILES: tuple[str, ...] = (*GOOD_FILES, *BROKEN_FILES)
 
 def make_media_library(folder: Path) -> Path:
     """Write short generated clips, a silent clip, an mp3, a png, and two broken files."""
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    for name, arguments in _RECIPES.items():
-        command = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", *arguments]
-        subprocess.run([*command, str(folder / name)], check=True, stdin=subprocess.DEVNULL)
+    render_recipes(folder, _RECIPES)
     for name, data in BROKEN_FILES.items():
         (folder / name).write_bytes(data)
     return folder
@@ -137,25 +132,24 @@ class PipelineBench:
         self, stage: str, key: str | None = None, run_id: str | None = None
     ) -> list[dg.AssetMaterialization]:
         """Materializations of ``stage`` (optionally one partition / one run), oldest first."""
-        records = self.instance.fetch_materializations(
-            dg.AssetRecordsFilter(
-                asset_key=dg.AssetKey(stage), asset_partitions=[key] if key else None
-            ),
-            limit=1000,
-            ascending=True,
-        ).records
         return [
-            record.asset_materialization
-            for record in records
-            if record.asset_materialization is not None
-            and (run_id is None or record.run_id == run_id)
+            event
+            for event in self._events(self.instance.fetch_materializations, stage, key, run_id)
+            if isinstance(event, dg.AssetMaterialization)
         ]
 
     def observations(
         self, stage: str, key: str | None = None, run_id: str | None = None
     ) -> list[dg.AssetObservation]:
         """Observations of ``stage`` (optionally one partition / one run), oldest first."""
-        records = self.instance.fetch_observations(
+        return [
+            event
+            for event in self._events(self.instance.fetch_observations, stage, key, run_id)
+            if isinstance(event, dg.AssetObservation)
+        ]
+
+    def _events(self, fetch: Any, stage: str, key: str | None, run_id: str | None) -> list[object]:
+        records = fetch(
             dg.AssetRecordsFilter(
                 asset_key=dg.AssetKey(stage), asset_partitions=[key] if key else None
             ),
@@ -163,9 +157,7 @@ class PipelineBench:
             ascending=True,
         ).records
         return [
-            record.asset_observation
-            for record in records
-            if record.asset_observation is not None and (run_id is None or record.run_id == run_id)
+            record.asset_event for record in records if run_id is None or record.run_id == run_id
         ]
 
     def step_failure_description(self, run_id: str) -> str:

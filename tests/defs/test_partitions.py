@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -21,12 +20,6 @@ def source(index: int, uri: str | None = None) -> SourceFile:
         name=f"clip_{index}.mp4",
         options={"transcoded": {"width": 640}},
     )
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
-        yield instance
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
 """Reading stored event metadata straight from the event log's JSON."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-import pytest
+from pipeline_bench import metadata_values
 
 from media_assets.defs.history import latest_metadata
 from media_assets.defs.stored_events import partition_and_metadata, read_stored_metadata
@@ -22,11 +21,11 @@ EVERY_KIND: dict[str, Any] = {
     "markdown": dg.MetadataValue.md("![thumbnail](http://127.0.0.1:8787/files/job_1/clip.webp)"),
 }
 
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
-        yield instance
+# A metadata kind the fast reader does not know.
+A_TABLE = dg.MetadataValue.table(
+    records=[dg.TableRecord({"n": 1})],
+    schema=dg.TableSchema(columns=[dg.TableColumn("n", "int")]),
+)
 
 
 def stored_ids(instance: dg.DagsterInstance, asset: str) -> list[int]:
@@ -38,14 +37,12 @@ def stored_ids(instance: dg.DagsterInstance, asset: str) -> list[int]:
 def dagster_values(instance: dg.DagsterInstance, asset: str) -> dict[str, dict[str, Any]]:
     """What Dagster's own deserialization gives, per partition."""
     found: dict[str, dict[str, Any]] = {}
-    for record in instance.fetch_materializations(dg.AssetKey(asset), limit=100).records:
-        event = record.asset_materialization
-        assert event is not None and event.partition is not None
-        found[event.partition] = {name: value.value for name, value in event.metadata.items()}
-    for record in instance.fetch_observations(dg.AssetKey(asset), limit=100).records:
-        observation = record.asset_observation
-        assert observation is not None and observation.partition is not None
-        found[observation.partition] = {k: v.value for k, v in observation.metadata.items()}
+    for fetch in (instance.fetch_materializations, instance.fetch_observations):
+        for record in fetch(dg.AssetKey(asset), limit=100).records:
+            event = record.asset_event
+            assert isinstance(event, dg.AssetMaterialization | dg.AssetObservation)
+            assert event.partition is not None
+            found[event.partition] = metadata_values(event)
     return found
 
 
@@ -76,12 +73,8 @@ def test_observation_metadata_matches_dagster(instance: dg.DagsterInstance) -> N
 
 def test_unknown_metadata_is_left_to_dagster(instance: dg.DagsterInstance) -> None:
     """An event with a metadata kind the reader does not know comes back as None."""
-    table = dg.MetadataValue.table(
-        records=[dg.TableRecord({"n": 1})],
-        schema=dg.TableSchema(columns=[dg.TableColumn("n", "int")]),
-    )
     instance.report_runless_asset_event(
-        dg.AssetMaterialization(asset_key="ingested", partition="c.mp4", metadata={"t": table})
+        dg.AssetMaterialization(asset_key="ingested", partition="c.mp4", metadata={"t": A_TABLE})
     )
     ids = stored_ids(instance, "ingested")
     assert [found for _, found in read_stored_metadata(instance, ids)] == [None]
@@ -89,13 +82,9 @@ def test_unknown_metadata_is_left_to_dagster(instance: dg.DagsterInstance) -> No
 
 def test_latest_metadata_falls_back_for_unknown_events(instance: dg.DagsterInstance) -> None:
     """latest_metadata still returns events the fast reader cannot read, via Dagster."""
-    table = dg.MetadataValue.table(
-        records=[dg.TableRecord({"n": 1})],
-        schema=dg.TableSchema(columns=[dg.TableColumn("n", "int")]),
-    )
     instance.report_runless_asset_event(
         dg.AssetMaterialization(
-            asset_key="ingested", partition="c.mp4", metadata={"status": "succeeded", "t": table}
+            asset_key="ingested", partition="c.mp4", metadata={"status": "succeeded", "t": A_TABLE}
         )
     )
     instance.report_runless_asset_event(

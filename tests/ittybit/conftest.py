@@ -7,7 +7,6 @@ in a background thread (``running_in_thread``) or, for restarts, in a child proc
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -15,12 +14,11 @@ from typing import Any
 
 import imageio_ffmpeg
 import pytest
-from ittybit_client_helpers import FAST_POLL, FAST_RETRY, MakeClient, StartService, service_config
+from ittybit_client_helpers import FAST_POLL, FAST_RETRY, MakeClient, service_config
 
 from media_assets.ittybit import IttybitClient
 from media_assets.ittybit import retry as retry_module
-from media_assets.local_ittybit import LocalService, RunningService
-from media_assets.local_ittybit.server import running_in_thread
+from media_assets.local_ittybit import LocalService, RunningService, ServiceConfig
 
 
 @pytest.fixture
@@ -40,24 +38,9 @@ def reset_retry_switches() -> Iterator[None]:
 
 
 @pytest.fixture
-def start_service(tmp_path: Path) -> Iterator[StartService]:
-    """Start in-thread services (each with its own data dir); all stop at teardown."""
-    with contextlib.ExitStack() as stack:
-        count = 0
-
-        def start(**overrides: Any) -> RunningService:
-            nonlocal count
-            count += 1
-            config = service_config(tmp_path / f"service-{count}", **overrides)
-            return stack.enter_context(running_in_thread(config))
-
-        yield start
-
-
-@pytest.fixture
-def service(start_service: StartService) -> RunningService:
-    """A default simulate service: fast jobs, no faults."""
-    return start_service()
+def make_service_config() -> Callable[..., ServiceConfig]:
+    """``start_service`` (tests/conftest.py) builds this folder's configs."""
+    return service_config
 
 
 @pytest.fixture

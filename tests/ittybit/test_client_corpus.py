@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from ittybit_client_helpers import FAST_POLL, FAST_RETRY, service_config
+from ittybit_client_helpers import MakeClient, service_config
 
-from media_assets.ittybit import File, IttybitClient, TaskFailed
+from media_assets.ittybit import File, TaskFailed
 from media_assets.local_ittybit import RunningService
 from media_assets.local_ittybit.server import running_in_thread
+from media_assets.sources import file_uri
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
@@ -58,19 +58,19 @@ def test_broken_list_names_real_corpus_files() -> None:
 
 
 @pytest.mark.parametrize("path", _corpus_files())
-async def test_probe_corpus_file(corpus_service: RunningService, path: Path) -> None:
+async def test_probe_corpus_file(
+    corpus_service: RunningService, make_client: MakeClient, path: Path
+) -> None:
     """Broken files raise TaskFailed naming the file; all others probe to a File with a kind."""
-    url = "file://" + quote(str(path))
-    async with IttybitClient(
-        base_url=corpus_service.base_url, poll=FAST_POLL, retry=FAST_RETRY
-    ) as client:
-        if path.name in BROKEN:
-            with pytest.raises(TaskFailed) as caught:
-                await client.probe(url)
-            assert path.name in caught.value.reason
-            assert caught.value.kind
-        else:
-            probed = await client.probe(url)
-            assert isinstance(probed, File)
-            assert probed.kind in ("video", "audio", "image")
-            assert probed.format
+    url = file_uri(path)
+    client = make_client(corpus_service.base_url)
+    if path.name in BROKEN:
+        with pytest.raises(TaskFailed) as caught:
+            await client.probe(url)
+        assert path.name in caught.value.reason
+        assert caught.value.kind
+    else:
+        probed = await client.probe(url)
+        assert isinstance(probed, File)
+        assert probed.kind in ("video", "audio", "image")
+        assert probed.format

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -11,12 +10,9 @@ from ittybit_client_helpers import MakeClient, StartService
 
 from media_assets.ittybit import IttybitClient, JobFailed, JobStatus, TaskFailed
 from media_assets.local_ittybit import RunningService
+from media_assets.sources import file_uri
 
 pytestmark = pytest.mark.anyio
-
-
-def file_url(path: Path) -> str:
-    return "file://" + quote(str(path))
 
 
 @pytest.fixture
@@ -41,7 +37,7 @@ def ffmpeg_client(ffmpeg_service: RunningService, make_client: MakeClient) -> It
 
 @pytest.fixture
 def clip_url(library: Path, two_second_clip: Path) -> str:
-    return file_url(library / two_second_clip.name)
+    return file_uri(library / two_second_clip.name)
 
 
 async def test_probe_reports_a_video_file(ffmpeg_client: IttybitClient, clip_url: str) -> None:
@@ -59,7 +55,7 @@ async def test_probe_of_a_broken_file_raises_task_failed(
 ) -> None:
     """An empty file fails the probe with a reason naming it."""
     with pytest.raises(TaskFailed) as caught:
-        await ffmpeg_client.probe(file_url(library / "empty.mp4"))
+        await ffmpeg_client.probe(file_uri(library / "empty.mp4"))
     assert "empty.mp4" in caught.value.reason
 
 
@@ -121,6 +117,6 @@ async def test_job_on_a_broken_file_fails_with_a_reason(
 ) -> None:
     """An empty input ends as JobFailed whose reason names the file."""
     with pytest.raises(JobFailed) as caught:
-        await ffmpeg_client.run_job(input=file_url(library / "empty.mp4"), kind="video", timeout=60)
+        await ffmpeg_client.run_job(input=file_uri(library / "empty.mp4"), kind="video", timeout=60)
     assert caught.value.kind == "invalid_input"
     assert "empty.mp4" in caught.value.reason

@@ -127,16 +127,20 @@ async def test_create_without_key_sends_a_fresh_key_each_time(client: IttybitCli
     assert first.id != second.id
 
 
+async def _create_jobs(client: IttybitClient, count: int) -> list[str]:
+    """Ids of ``count`` new jobs, oldest first."""
+    return [
+        (await client.create_job(input=f"https://media.example/{n}.mp4", kind="video")).id
+        for n in range(count)
+    ]
+
+
 async def test_list_jobs_iterates_every_page_exactly_once(
     start_service: StartService, make_client: MakeClient
 ) -> None:
     """25 jobs listed with page_size 10 come back once each, over 3 page requests."""
-    service = start_service(latency=(0.0, 0.0))
-    client = make_client(service.base_url)
-    created = [
-        (await client.create_job(input=f"https://media.example/{n}.mp4", kind="video")).id
-        for n in range(25)
-    ]
+    client = make_client(start_service(latency=(0.0, 0.0)).base_url)
+    created = await _create_jobs(client, 25)
     listed = [job.id async for job in client.list_jobs(page_size=10)]
     assert len(listed) == 25
     assert set(listed) == set(created)
@@ -148,12 +152,8 @@ async def test_list_jobs_ascending_order(
     start_service: StartService, make_client: MakeClient
 ) -> None:
     """``order="asc"`` lists oldest first across pages."""
-    service = start_service(latency=(0.0, 0.0))
-    client = make_client(service.base_url)
-    created = [
-        (await client.create_job(input=f"https://media.example/{n}.mp4", kind="audio")).id
-        for n in range(7)
-    ]
+    client = make_client(start_service(latency=(0.0, 0.0)).base_url)
+    created = await _create_jobs(client, 7)
     listed = [job.id async for job in client.list_jobs(order="asc", page_size=3)]
     assert listed == created
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,10 +10,8 @@ from typing import Any
 import httpx
 import imageio_ffmpeg
 import pytest
-from local_service_helpers import StartService
 
 from media_assets.local_ittybit import LocalService, RunningService, ServiceConfig
-from media_assets.local_ittybit.server import running_in_thread
 
 
 def simulate_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
@@ -25,24 +22,9 @@ def simulate_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
 
 
 @pytest.fixture
-def start_service(tmp_path: Path) -> Iterator[StartService]:
-    """Start in-process services (each on its own data dir); all stop at teardown."""
-    with contextlib.ExitStack() as stack:
-        count = 0
-
-        def start(**overrides: Any) -> RunningService:
-            nonlocal count
-            count += 1
-            config = simulate_config(tmp_path / f"service-{count}", **overrides)
-            return stack.enter_context(running_in_thread(config))
-
-        yield start
-
-
-@pytest.fixture
-def service(start_service: StartService) -> RunningService:
-    """A default simulate service."""
-    return start_service()
+def make_service_config() -> Callable[..., ServiceConfig]:
+    """``start_service`` (tests/conftest.py) builds this folder's configs."""
+    return simulate_config
 
 
 @pytest.fixture

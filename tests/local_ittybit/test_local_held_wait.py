@@ -74,11 +74,9 @@ def test_cancel_answers_a_held_get(start_service: StartService) -> None:
     assert elapsed < 10
 
 
-def test_bad_wait_is_a_400(start_service: StartService) -> None:
+def test_bad_wait_is_a_400(client: httpx.Client) -> None:
     """A wait that is not a number of seconds is rejected with invalid_input."""
-    service = start_service()
-    with httpx.Client(base_url=service.base_url, timeout=30) as http:
-        job = create_job(http)
-        response = http.get(f"/jobs/{job['id']}", params={"wait": "soon"})
+    job = create_job(client)
+    response = client.get(f"/jobs/{job['id']}", params={"wait": "soon"})
     assert response.status_code == 400
     assert response.json()["kind"] == "invalid_input"

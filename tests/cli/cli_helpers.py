@@ -1,0 +1,80 @@
+"""Running `media-assets` as users do: a real subprocess in a clean environment."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+COMMAND_TIMEOUT_S = 120
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def media_assets_command() -> list[str]:
+    script = Path(sys.executable).parent / "media-assets"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "media_assets.cli.main"]
+
+
+class Cli:
+    """Runs `media-assets` in a clean environment rooted in one temporary work folder."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.home = tmp_path / "home"
+        self.base_url = f"http://127.0.0.1:{free_port()}"
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("ITTYBIT_", "MEDIA_ASSETS_", "DAGSTER_"))
+        }
+        env["MEDIA_ASSETS_HOME"] = str(self.home)
+        env["ITTYBIT_BASE_URL"] = self.base_url
+        self.env = env
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start `media-assets ARGS` in its own process group; ``stop`` ends it."""
+        return subprocess.Popen(
+            [*media_assets_command(), *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+
+    @staticmethod
+    def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+        """Ctrl-C first, so the command stops the daemon and service it started; then kill."""
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            return process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            return process.communicate()
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        process = self.start(*args)
+        try:
+            stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            stdout, stderr = self.stop(process)
+            pytest.fail(f"{process.args} took over {COMMAND_TIMEOUT_S}s\n{stdout}\n{stderr}")
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+    def service_answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.base_url}/_local/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False

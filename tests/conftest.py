@@ -1,0 +1,54 @@
+"""Fixtures shared by every test folder."""
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from media_assets.local_ittybit import RunningService, ServiceConfig
+from media_assets.local_ittybit.server import running_in_thread
+
+MakeConfig = Callable[..., ServiceConfig]
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    """A throwaway Dagster instance on disk."""
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def make_service_config() -> MakeConfig:
+    """``(data_dir, **overrides) -> ServiceConfig`` for ``start_service``; folders override it."""
+
+    def make(data_dir: Path, **overrides: Any) -> ServiceConfig:
+        return ServiceConfig(data_dir=data_dir, **{"port": 0, "engine": "simulate", **overrides})
+
+    return make
+
+
+@pytest.fixture
+def start_service(
+    tmp_path: Path, make_service_config: MakeConfig
+) -> Iterator[Callable[..., RunningService]]:
+    """Start in-thread local services (each with its own data dir); all stop at teardown."""
+    with contextlib.ExitStack() as stack:
+        count = 0
+
+        def start(**overrides: Any) -> RunningService:
+            nonlocal count
+            count += 1
+            config = make_service_config(tmp_path / f"service-{count}", **overrides)
+            return stack.enter_context(running_in_thread(config))
+
+        yield start
+
+
+@pytest.fixture
+def service(start_service: Callable[..., RunningService]) -> RunningService:
+    """A default service of the folder's config: simulate engine, fast jobs, no faults."""
+    return start_service()
