@@ -150,7 +150,7 @@ def test_ranged_run_fails_naming_each_broken_file(bench: PipelineBench) -> None:
     assert len(lines) == len(BROKEN_FILES)
     for name in BROKEN_FILES:
         (line,) = [line for line in lines if key_of[name] in line]
-        assert name in line  # the source URI, readable
+        assert f"({(bench.library / name).as_uri()})" in line  # the source URI, readable
         assert "invalid_input" in line
     (empty_line,) = [line for line in lines if key_of["zero-bytes.mp4"] in line]
     assert "empty" in empty_line
@@ -272,7 +272,7 @@ def test_thumbnail_without_ingested_fails_with_a_reason(bench: PipelineBench) ->
     assert bench.stats()["jobs"]["total"] == 0
     values = only_event(bench.observations("thumbnail", key, result.run_id))
     assert values["error_kind"] == "ingested_missing"
-    assert "ingested" in bench.step_failure_description(result.run_id)
+    assert "select it too" in bench.step_failure_description(result.run_id)
 
 
 def test_rerun_of_unchanged_partition_does_no_remote_work(bench: PipelineBench) -> None:

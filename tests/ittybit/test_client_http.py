@@ -106,7 +106,7 @@ def test_error_for_response_maps_status_to_class(
     assert str(error) == f"POST /jobs -> {status} {kind}: what went wrong"
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 422])
+@pytest.mark.parametrize("status", [400, 403, 405, 410, 413, 415, 422])
 def test_other_4xx_are_permanent(status: int) -> None:
     """4xx other than 408/409/429 are permanent, never retryable."""
     error = error_for_response("GET /jobs", httpx.Response(status, json={"kind": "x"}))

@@ -51,7 +51,8 @@ def _schedule_after(seconds: float, **policy: float) -> PollSchedule:
 def test_poll_schedule_refines_a_distant_finish_estimate() -> None:
     """25% done after 1 s (about 3 s to go): the next look comes before the finish, not too soon."""
     delay = _schedule_after(1.0).next_delay(_job("processing", progress=25, started_s_ago=1.0))
-    assert 2.0 <= delay < 3.0
+    # The estimate is ~2.92 s to go; the refining look comes at 85% of it, not at the finish.
+    assert 2.3 <= delay <= 2.7
 
 
 def test_poll_schedule_lands_just_after_a_near_finish() -> None:
@@ -65,7 +66,7 @@ def test_poll_schedule_distrusts_a_skewed_server_clock() -> None:
     """A started_at far in the past (clock skew) is ignored in favour of our own waiting time."""
     schedule = _schedule_after(1.0, finish_margin=0.05)
     skewed = _job("processing", progress=80, started_s_ago=3600.0)
-    assert schedule.next_delay(skewed) <= 0.35
+    assert 0.2 <= schedule.next_delay(skewed) <= 0.35
 
 
 def test_poll_schedule_ignores_progress_when_told_to() -> None:

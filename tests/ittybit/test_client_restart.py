@@ -57,7 +57,9 @@ async def test_held_wait_survives_a_restart_of_the_service_mid_job(
     """A wait held by the service when it restarts goes on after it; the job succeeds."""
     local = subprocess_service(latency=(1.5, 1.5))
     client = make_client(
-        local.base_url, retry=RetryPolicy(attempts=40, timeout=60.0, wait_initial=0.1, wait_max=0.5)
+        local.base_url,
+        poll=PollPolicy(),  # the default: held looks, as the service offers them
+        retry=RetryPolicy(attempts=40, timeout=60.0, wait_initial=0.1, wait_max=0.5),
     )
     created = asyncio.Event()
     task = asyncio.create_task(

@@ -182,6 +182,9 @@ def test_policy_rejects_impossible_bounds(settings: dict[str, float]) -> None:
         RetryPolicy(**settings)  # type: ignore[arg-type]
 
 
-def test_disabled_policy_has_one_attempt() -> None:
-    """``RetryPolicy.disabled()`` sends once."""
-    assert RetryPolicy.disabled().attempts == 1
+async def test_disabled_policy_sends_once() -> None:
+    """``RetryPolicy.disabled()`` sends once and raises the first retryable error."""
+    send = _always(_server_error)
+    with pytest.raises(ServerError):
+        await call_with_retries("GET /jobs", send, policy=RetryPolicy.disabled())
+    assert send.calls == 1

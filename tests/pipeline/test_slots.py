@@ -37,17 +37,22 @@ def test_priority_slots_serve_lower_priority_first() -> None:
 def test_priority_slots_never_exceed_size() -> None:
     """However many tasks ask, no more than ``size`` hold a slot at once."""
 
-    async def scenario() -> int:
+    async def scenario() -> tuple[int, int]:
         slots = PrioritySlots(3)
+        holding = most = 0  # counted here, not by the class under test
 
         async def job(index: int) -> None:
+            nonlocal holding, most
             async with slots.hold(index % 2):
+                holding += 1
+                most = max(most, holding)
                 await asyncio.sleep(0.005)
+                holding -= 1
 
         await asyncio.gather(*(job(i) for i in range(50)))
-        return slots.in_use_high_water
+        return most, slots.in_use_high_water
 
-    assert asyncio.run(scenario()) == 3
+    assert asyncio.run(scenario()) == (3, 3)
 
 
 def test_cancelled_waiter_does_not_leak_a_slot() -> None:
