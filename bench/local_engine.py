@@ -17,10 +17,9 @@ the ingested output.
   hold each look until the job ends: ``GET /jobs/{id}?wait=``), one job at a time. Downstream
   jobs take the ingested output URL, which the service reads from its own disk.
 - direct: per job what the engine does, without the service: ``probe_file(src)`` (the job's
-  probe task), ``build_command(kind, validate_options(kind, options), probe, src, tmp)`` run with
-  ``subprocess.run``, rename into place, ``probe_file(dst)`` (``encode`` probes its output), and
-  the same one retry at ``start 0`` when a still comes out empty. Downstream jobs read the
-  directly made ingested file.
+  probe task) and the engine's own ``encode`` (validate, the same ffmpeg command, the retry at
+  ``start 0`` when a still comes out empty, rename into place, probe the output). Downstream
+  jobs read the directly made ingested file.
 
 One untimed warm-up pass of both decides which jobs are measured (a job that fails in either
 path is left out and listed); then ``--repeats`` rounds, alternating which path goes first,
@@ -35,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
 import subprocess
@@ -43,18 +41,21 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quiet import warn_if_other_benches_run
+
 from media_assets.ittybit import IttybitClient
 from media_assets.ittybit.config import PollPolicy
 from media_assets.ittybit.errors import IttybitError
+from media_assets.ittybit.models import File
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.media import (
     MediaError,
-    build_command,
+    encode,
     ffmpeg_exe,
     output_extension,
     probe_file,
@@ -63,10 +64,10 @@ from media_assets.local_ittybit.media import (
 from media_assets.local_ittybit.server import LocalService
 from media_assets.manifest.records import Stage
 from media_assets.pipeline.stages import (
-    DEFAULT_OPTIONS,
-    STAGE_JOB_KIND,
+    ALL_STAGES,
     MediaFacts,
     not_applicable_reason,
+    stage_job,
 )
 from media_assets.sources import file_uri
 
@@ -78,7 +79,6 @@ TARGET_RATIO = 1.10
 FAST_POLL = PollPolicy(
     initial=0.05, min_interval=0.05, multiplier=1.0, max_interval=0.05, use_server_wait=False
 )
-STAGES: tuple[Stage, ...] = (Stage.INGESTED, Stage.THUMBNAIL, Stage.AUDIO, Stage.TRANSCODED)
 # (name, size, seconds, with sound) of the clips made when the corpus is absent.
 GENERATED_CLIPS = (
     ("gen-720p-6s-audio.mp4", "1280x720", 6, True),
@@ -92,14 +92,8 @@ GENERATED_CLIPS = (
 class Job:
     source: Path
     stage: Stage
-
-    @property
-    def kind(self) -> str:
-        return "video" if self.stage == Stage.INGESTED else str(STAGE_JOB_KIND[self.stage])
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return dict(DEFAULT_OPTIONS[self.stage])
+    kind: str
+    options: Mapping[str, Any]
 
     def __str__(self) -> str:
         return f"{self.source.name}:{self.stage}"
@@ -113,7 +107,6 @@ class PassResult:
     # API only: seconds per component, summed over jobs, and HTTP requests.
     queued: float = 0.0
     processing: float = 0.0
-    processing_by_stage: dict[Stage, float] = field(default_factory=lambda: defaultdict(float))
     noticed_after: float = 0.0
     requests: int = 0
     jobs: int = 0
@@ -157,15 +150,11 @@ def plan_jobs(sources: Sequence[Path]) -> list[Job]:
     """The pipeline's jobs per source, in the order one file's chain would run them."""
     jobs: list[Job] = []
     for source in sources:
-        probe = probe_file(source)
-        facts = MediaFacts(
-            kind=str(probe.get("kind")),
-            has_audio=bool(probe.get("has_audio")),
-            has_video=bool(probe.get("has_video", True)),
-        )
-        for stage in STAGES:
+        facts = MediaFacts.from_probe(File.model_validate(probe_file(source)))
+        for stage in ALL_STAGES:
             if not_applicable_reason(stage, facts) is None:
-                jobs.append(Job(source, stage))
+                spec = stage_job(stage, facts)
+                jobs.append(Job(source, stage, str(spec.kind), dict(spec.options)))
     return jobs
 
 
@@ -207,7 +196,6 @@ async def api_pass(
             if done.created_at and done.started_at and done.finished_at:
                 result.queued += (done.started_at - done.created_at) / 1000
                 result.processing += (done.finished_at - done.started_at) / 1000
-                result.processing_by_stage[job.stage] += (done.finished_at - done.started_at) / 1000
                 result.noticed_after += max(0.0, noticed - done.finished_at / 1000)
         result.wall = time.perf_counter() - started
     return result, failed
@@ -217,21 +205,10 @@ async def api_pass(
 
 
 def run_direct(job: Job, src: Path, out_dir: Path) -> Path:
-    """What the engine does for one job, minus the service: probe, ffmpeg, output probe."""
-    probe = probe_file(src)
-    opts = validate_options(job.kind, job.options)
-    dst = out_dir / f"{src.stem}.{output_extension(job.kind, opts)}"
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.part")
-    subprocess.run(build_command(job.kind, opts, probe, src, tmp), capture_output=True, check=True)
-    empty = not tmp.exists() or tmp.stat().st_size == 0
-    if empty and job.kind == "image" and opts.get("start"):
-        retry = build_command(job.kind, {**opts, "start": 0}, probe, src, tmp)
-        subprocess.run(retry, capture_output=True, check=True)
-    if not tmp.exists() or tmp.stat().st_size == 0:
-        raise MediaError("processing_failed", f"{src.name}: ffmpeg wrote no output")
-    os.replace(tmp, dst)
-    probe_file(dst)
+    """What the engine does for one job, minus the service: probe, then its own ``encode``."""
+    options = validate_options(job.kind, job.options)
+    dst = out_dir / f"{src.stem}.{output_extension(job.kind, options)}"
+    encode(job.kind, options, src, dst, probe=probe_file(src))
     return dst
 
 
@@ -251,7 +228,7 @@ def direct_pass(jobs: Sequence[Job], out_dir: Path) -> tuple[PassResult, set[str
         try:
             # A folder per job, as the service makes one per job id.
             made = run_direct(job, src, out_dir / f"{number:03d}")
-        except (MediaError, subprocess.CalledProcessError) as error:
+        except MediaError as error:
             failed.add(str(job))
             result.failed.append(f"{job}: {error}")
             continue
@@ -266,16 +243,6 @@ def direct_pass(jobs: Sequence[Job], out_dir: Path) -> tuple[PassResult, set[str
 # -- main ------------------------------------------------------------------------------------
 
 
-def others_running() -> list[str]:
-    found = subprocess.run(
-        ["pgrep", "-f", "bench/throughput.py|bench/scale.py"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    return [pid for pid in found if pid != str(os.getpid())]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds (default 3)")
@@ -284,13 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, default=None, help="use only the first N inputs")
     args = parser.parse_args(argv)
-    busy = others_running()
-    if busy:
-        print(
-            f"warning: other benchmarks are running (pids {', '.join(busy)});"
-            " figures will be distorted",
-            file=sys.stderr,
-        )
+    warn_if_other_benches_run()
 
     root = Path(tempfile.mkdtemp(prefix="media_assets_engine_"))
     try:
@@ -364,9 +325,9 @@ def print_report(
     print()
     print(f"bench/local_engine.py: {len(measured)} jobs per pass ({origin}), one service worker")
     print(
-        f"{'stage':<12} {'jobs':>5} {'API s':>8} {'direct s':>9} {'ratio':>7}   (median of rounds)"
+        f"{'stage':<12} {'jobs':>5} {'API s':>8} {'direct s':>9} {'ratio':>7}   (medians of rounds)"
     )
-    for stage in STAGES:
+    for stage in ALL_STAGES:
         if not counts[stage]:
             continue
         api_s = statistics.median(api.by_stage[stage] for api, _ in rounds)

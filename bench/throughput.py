@@ -3,15 +3,15 @@
     .venv/bin/python bench/throughput.py [--files 1000] [--in-flight 100] [--latency 2:6]
 
 One local service (simulate engine, job time uniform in --latency, enough workers that it never
-queues) serves three measurements in one process:
+queues) serves four measurements in one process:
 
 (a) the Dagster path: ``media-assets run`` over a JSONL library of --files URLs with
     ``--max-in-flight C`` (daemon, backfill, ranged runs, event log, manifest);
 (b) a plain asyncio pool on the same client: C workers pulling jobs, each file's three
     downstream jobs queued ahead of new ingests (the best a hand-written pool does);
 (c) Dagster with one run per file, on a smaller library, for reference;
-(d) the Dagster path again at C / 5 on 5 x C / 5 files: the slope of the largest run worker's
-    peak RSS between the two bounds is the memory each in-flight job costs.
+(d) memory: the Dagster path as one run holding C jobs, then one run holding C / 5; the slope of
+    the run worker's peak RSS between the two is the memory each in-flight job costs.
 
 Efficiency E = ideal / actual, where ideal = sum of job service times / C from the service's own
 job records and actual = first job created -> last job finished. Figures are ratios of one run;
@@ -41,21 +41,16 @@ from media_assets.ittybit import IttybitClient, JobKind
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService
 
-REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "media_assets.cli.main"]
 
 
 @dataclass
 class Figures:
     label: str
-    jobs: int
     files: int
-    wall_s: float
-    service_s: float  # sum of job service times
-    span_s: float  # first created -> last finished
     in_flight: int
-    high_water: int
-    requests: int
+    wall_s: float
+    measured: Measured
     cpu_s: float
     runs: int | None = None
     max_rss_mb: float | None = None  # the pool: growth of its process while it ran
@@ -63,21 +58,23 @@ class Figures:
 
     @property
     def efficiency(self) -> float:
-        return (self.service_s / self.in_flight) / self.span_s if self.span_s else 0.0
+        measured = self.measured
+        return (measured.service_s / self.in_flight) / measured.span_s if measured.span_s else 0.0
 
     def show(self, pool: Figures | None = None) -> None:
         print(f"\n== {self.label}")
-        print(f"files {self.files}, jobs {self.jobs}, C = {self.in_flight}")
+        measured = self.measured
+        print(f"files {self.files}, jobs {measured.jobs}, C = {self.in_flight}")
         print(
             f"E = ideal/actual = {self.efficiency:.3f}"
             + (f"  ({self.efficiency / pool.efficiency:.3f} x the pool)" if pool else "")
         )
         print(
-            f"actual (first create -> last finish) {self.span_s:.1f}s; "
-            f"ideal {self.service_s / self.in_flight:.1f}s; end to end {self.wall_s:.1f}s"
+            f"actual (first create -> last finish) {measured.span_s:.1f}s; "
+            f"ideal {measured.service_s / self.in_flight:.1f}s; end to end {self.wall_s:.1f}s"
         )
-        print(f"high_water_in_flight {self.high_water} (cap {self.in_flight})")
-        print(f"HTTP requests per job {self.requests / max(1, self.jobs):.2f}")
+        print(f"high_water_in_flight {measured.high_water} (cap {self.in_flight})")
+        print(f"HTTP requests per job {measured.requests / max(1, measured.jobs):.2f}")
         print(f"orchestration CPU per file {1000 * self.cpu_s / max(1, self.files):.1f} ms")
         if self.runs is not None:
             print(f"Dagster runs created {self.runs}")
@@ -132,7 +129,9 @@ class TreeSampler(threading.Thread):
     def run(self) -> None:
         while not self.stop.wait(0.2):
             total = 0.0
-            for pid in [self.root, *self._descendants()]:
+            # Processes seen before stay sampled: a run worker outliving its parent is re-parented
+            # away from the tree, yet its CPU and RSS still belong to the run.
+            for pid in {self.root, *self._descendants(), *self.cpu}:
                 try:
                     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                     command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
@@ -206,13 +205,23 @@ def reset(base_url: str) -> None:
     httpx.post(f"{base_url}/_local/stats/reset", timeout=10).raise_for_status()
 
 
-def measure(base_url: str, since_ms: int) -> tuple[int, float, float, int]:
+@dataclass
+class Measured:
+    jobs: int
+    service_s: float
+    span_s: float
+    requests: int
+    high_water: int
+
+
+def measure(base_url: str, since_ms: int) -> Measured:
+    # Stats first: listing the jobs below is itself counted as requests.
+    total = stats(base_url)
+    requests = sum(n for route, n in total["requests"].items() if "/_local" not in route)
     jobs = [j for j in service_jobs(base_url, since_ms) if j["status"] == "succeeded"]
     service = sum((j["finished_at"] - j["started_at"]) / 1000 for j in jobs)
     span = (max(j["finished_at"] for j in jobs) - min(j["created_at"] for j in jobs)) / 1000
-    total = stats(base_url)
-    requests = sum(n for route, n in total["requests"].items() if "/_local" not in route)
-    return len(jobs), service, span, requests
+    return Measured(len(jobs), service, span, requests, total["high_water_in_flight"])
 
 
 def dagster_path(
@@ -220,7 +229,8 @@ def dagster_path(
 ) -> Figures:
     home = Path(tempfile.mkdtemp(prefix="media-assets-bench-"))
     library = home / "library.jsonl"
-    slug = label.split()[0].strip("()")
+    # Distinct URLs per measurement: the same URLs again would be cached stages, not remote work.
+    slug = f"{label.split()[0].strip('()')}-{files}-{in_flight}"
     library.write_text(
         "".join(
             json.dumps({"url": f"https://media.invalid/{slug}/clip-{i:06d}.mp4"}) + "\n"
@@ -228,12 +238,11 @@ def dagster_path(
         )
     )
     env = {
-        **os.environ,
-        "MEDIA_ASSETS_HOME": str(home),
-        "ITTYBIT_BASE_URL": base_url,
-        "MEDIA_ASSETS_RUN_IN_FLIGHT": str(in_flight),
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("ITTYBIT_", "MEDIA_ASSETS_", "DAGSTER_"))
     }
-    env.pop("ITTYBIT_API_KEY", None)
+    env.update(MEDIA_ASSETS_HOME=str(home), ITTYBIT_BASE_URL=base_url)
     reset(base_url)
     since = int(time.time() * 1000)
     started = time.monotonic()
@@ -252,34 +261,31 @@ def dagster_path(
     if returncode != 0:
         print(output[-3000:])
         raise SystemExit(f"media-assets run exited {returncode}")
-    jobs, service, span, requests = measure(base_url, since)
-    high_water = stats(base_url)["high_water_in_flight"]
-    runs = _count_runs(home)
     return Figures(
         label,
-        jobs,
         files,
-        wall,
-        service,
-        span,
         in_flight,
-        high_water,
-        requests,
+        wall,
+        measure(base_url, since),
         memory.cpu_s,
-        runs=runs,
+        runs=_count_backfill_runs(home),
         memory=memory,
     )
 
 
-def _count_runs(home: Path) -> int:
-    code = "import dagster as dg\nwith dg.DagsterInstance.get() as i: print(len(i.get_run_ids()))\n"
+def _count_backfill_runs(home: Path) -> int:
+    """Runs of the library's backfill (not the manifest run that follows it)."""
+    code = (
+        "import dagster as dg\n"
+        "with dg.DagsterInstance.get() as i:\n"
+        "    print(sum('dagster/backfill' in r.tags for r in i.get_runs()))\n"
+    )
     env = {**os.environ, "DAGSTER_HOME": str(home / "dagster_home")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    # One of them is the manifest run.
     return int(out.stdout.strip() or 0)
 
 
-async def _pool(base_url: str, files: int, in_flight: int) -> int:
+async def _pool(base_url: str, files: int, in_flight: int) -> None:
     async with IttybitClient(base_url=base_url, max_connections=in_flight * 2) as client:
         work: deque[tuple[str, JobKind, dict[str, Any], int]] = deque(
             (f"https://media.invalid/pool/clip-{i:06d}.mp4", JobKind.VIDEO, {"format": "mp4"}, 0)
@@ -291,19 +297,32 @@ async def _pool(base_url: str, files: int, in_flight: int) -> int:
             (JobKind.VIDEO, {"format": "mp4", "width": 1280}),
         ]
 
+        ingesting = 0  # ingests in flight: their downstream jobs are still to come
+        more_work = asyncio.Event()
+
         async def worker() -> None:
-            while work:
+            nonlocal ingesting
+            while work or ingesting:
+                if not work:
+                    more_work.clear()
+                    await more_work.wait()
+                    continue
                 url, kind, options, depth = work.popleft()
-                if depth == 0:
+                if depth > 0:
+                    await client.run_job(input=url, kind=kind, options=options)
+                    continue
+                ingesting += 1
+                try:
                     await client.probe(url)
-                result = await client.run_job(input=url, kind=kind, options=options)
-                if depth == 0:
+                    result = await client.run_job(input=url, kind=kind, options=options)
                     output = result.job.output or url
                     for next_kind, next_options in downstream:
                         work.appendleft((output, next_kind, next_options, 1))
+                finally:
+                    ingesting -= 1
+                    more_work.set()
 
         await asyncio.gather(*(worker() for _ in range(in_flight)))
-        return client.stats.requests
 
 
 def plain_pool(base_url: str, files: int, in_flight: int) -> Figures:
@@ -316,22 +335,15 @@ def plain_pool(base_url: str, files: int, in_flight: int) -> Figures:
     wall = time.monotonic() - started
     cpu = time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
-    jobs, service, span, requests = measure(base_url, since)
-    high_water = stats(base_url)["high_water_in_flight"]
-    figures = Figures(
+    return Figures(
         "(b) plain asyncio pool, same client",
-        jobs,
         files,
-        wall,
-        service,
-        span,
         in_flight,
-        high_water,
-        requests,
+        wall,
+        measure(base_url, since),
         cpu,
+        max_rss_mb=max(0.0, rss),
     )
-    figures.max_rss_mb = max(0.0, rss)
-    return figures
 
 
 def main() -> None:
@@ -380,8 +392,8 @@ def main() -> None:
             if pool is not None:
                 overhead = 1000 * (dagster.cpu_s - pool.cpu_s) / max(1, args.files)
                 print(f"orchestration CPU per file beyond the pool's client work {overhead:.1f} ms")
-            if "d" not in args.skip:
-                memory_slope(base_url, args, dagster, pool)
+        if "d" not in args.skip:
+            memory_slope(base_url, args.in_flight, pool)
         if "c" not in args.skip:
             per_file = dagster_path(
                 base_url,
@@ -393,31 +405,30 @@ def main() -> None:
             per_file.show()
 
 
-def memory_slope(
-    base_url: str, args: argparse.Namespace, full: Figures, pool: Figures | None
-) -> None:
-    """(d) RSS per in-flight job: the largest run worker's peak at C and at C / 5, and the slope.
+def memory_slope(base_url: str, in_flight: int, pool: Figures | None) -> None:
+    """(d) RSS per in-flight job: one run holding C jobs, one holding C / 5, and the slope.
 
-    A run worker's fixed footprint (Python, Dagster, the definitions: ~130 MB) does not grow
-    with the jobs it keeps in flight; the slope between two bounds is what each job adds.
+    Each is a single ranged run of 5 x its bound files, so its one run worker holds that many jobs
+    at once. A run worker's fixed footprint (Python, Dagster, the definitions: ~130 MB) does not
+    grow with the jobs it keeps in flight; the slope between the two is what each job adds.
     """
-    assert full.memory is not None
-    small_c = max(1, args.in_flight // 5)
-    small = dagster_path(
-        base_url,
-        small_c * 5,
-        small_c,
-        args.files_per_run,
-        f"(d) Dagster path at C = {small_c}, for the memory slope",
-    )
-    assert small.memory is not None
-    small.show()
-    slope = (full.memory.run_worker_mb - small.memory.run_worker_mb) / (args.in_flight - small_c)
+    bounds = (in_flight, max(1, in_flight // 5))
+    if bounds[0] == bounds[1]:
+        print("\n== (d) skipped: needs --in-flight of 2 or more")
+        return
+    peaks = []
+    for bound in bounds:
+        figures = dagster_path(
+            base_url, 5 * bound, bound, 5 * bound, f"(d) Dagster path, one run holding C = {bound}"
+        )
+        figures.show()
+        assert figures.memory is not None
+        peaks.append(figures.memory.run_worker_mb)
+    slope = (peaks[0] - peaks[1]) / (bounds[0] - bounds[1])
     print(
-        f"\n== RSS per in-flight job (largest run worker: {full.memory.run_worker_mb:.0f} MB at"
-        f" C = {args.in_flight}, {small.memory.run_worker_mb:.0f} MB at C = {small_c}):"
-        f" {slope:.2f} MB"
-        + (f"; the pool {(pool.max_rss_mb or 0) / args.in_flight:.2f} MB" if pool else "")
+        f"\n== RSS per in-flight job (run worker: {peaks[0]:.0f} MB at C = {bounds[0]},"
+        f" {peaks[1]:.0f} MB at C = {bounds[1]}): {slope:.2f} MB"
+        + (f"; the pool {(pool.max_rss_mb or 0) / in_flight:.2f} MB" if pool else "")
     )
 
 
