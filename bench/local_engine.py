@@ -48,6 +48,12 @@ from typing import Any
 
 from quiet import warn_if_other_benches_run
 
+from media_assets.engine.stages import (
+    ALL_STAGES,
+    MediaFacts,
+    not_applicable_reason,
+    stage_job,
+)
 from media_assets.ittybit import IttybitClient
 from media_assets.ittybit.config import PollPolicy
 from media_assets.ittybit.errors import IttybitError
@@ -62,13 +68,7 @@ from media_assets.local_ittybit.media import (
     validate_options,
 )
 from media_assets.local_ittybit.server import LocalService
-from media_assets.manifest.records import Stage
-from media_assets.pipeline.stages import (
-    ALL_STAGES,
-    MediaFacts,
-    not_applicable_reason,
-    stage_job,
-)
+from media_assets.results import Stage
 from media_assets.sources import file_uri
 
 REPO = Path(__file__).resolve().parents[1]

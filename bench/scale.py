@@ -161,10 +161,10 @@ def bench_registration(instance: dg.DagsterInstance, folder: Path) -> tuple[list
 
 def evaluate_sensor(instance: dg.DagsterInstance, cursor: str | None) -> tuple[Any, float]:
     from media_assets.definitions import defs
-    from media_assets.defs.sensors import new_uploads
 
+    sensor = defs.resolve_sensor_def("new_uploads")
     context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
-    return timed(lambda: new_uploads.evaluate_tick(context))
+    return timed(lambda: sensor.evaluate_tick(context))
 
 
 def apply_partition_requests(instance: dg.DagsterInstance, data: Any) -> float:
@@ -194,11 +194,11 @@ def requested_keys(data: Any) -> int:
 
 def pipeline_events(files: Sequence[Any], seed: int = 4) -> list[Any]:
     """One event per (file, stage), made by the pipeline's own recorder from stage reports."""
-    from media_assets.defs.pipeline import _Recorder
+    from media_assets.defs.media_pipeline import _Recorder
+    from media_assets.engine.chain import StageReport, options_hash
+    from media_assets.engine.stages import DEFAULT_OPTIONS, MediaFacts, stage_job
     from media_assets.ittybit.keys import idempotency_key
-    from media_assets.manifest.records import MediaResult, ResultStatus, Stage
-    from media_assets.pipeline.chain import StageReport, options_hash
-    from media_assets.pipeline.stages import ALL_STAGES, DEFAULT_OPTIONS, MediaFacts, stage_job
+    from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 
     rng = random.Random(seed)
     base_ms = int(time.time() * 1000) - 86_400_000
@@ -337,7 +337,7 @@ def dg_select_max_id(table: Any, asset_key_text: str, event_type: str) -> Any:
 
 
 def bench_manifest(instance: dg.DagsterInstance, home: Path) -> dict[str, Any]:
-    from media_assets.defs.manifest import collect_results
+    from media_assets.defs.batch_manifest import collect_results
     from media_assets.manifest.writer import write_manifest
 
     path = home / "manifest.duckdb"
@@ -393,7 +393,7 @@ def bench_graphql(instance: dg.DagsterInstance) -> dict[str, Any]:
     from dagster._core.workspace.load_target import ModuleTarget
     from dagster_graphql.test.utils import execute_dagster_graphql
 
-    from media_assets.pipeline.stages import ALL_STAGES
+    from media_assets.results import ALL_STAGES
 
     keys = [{"path": [str(stage)]} for stage in ALL_STAGES]
     target = ModuleTarget(
@@ -473,7 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
         # 2. sensor: first and adding ticks on a fresh home "watch" over the same folder ...
-        from media_assets.settings import sensor_max_keys
+        from media_assets.settings import load_settings
 
         watch_home, watch_dagster = make_home(root, "watch")
         with use_home(watch_home, watch_dagster) as instance:
@@ -500,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 t_adding,
                 budget,
                 t_adding < SENSOR_TIMEOUT_S / 4,
-                f"{added:,} keys / {len(adding.run_requests)} runs (cap {sensor_max_keys():,});"
+                f"{added:,} keys / {len(adding.run_requests)} runs (cap {load_settings().sensor_max_keys:,});"
                 f" daemon then applies them in {t_apply:.1f} s",
             ),
             Figure("sensor tick: steady state", t_steady, budget, t_steady < SENSOR_TIMEOUT_S / 4),

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from media_assets.settings import sources_db_path
+from media_assets.settings import load_settings
 from media_assets.sources import SourceFile
 
 _SCHEMA = """
@@ -68,7 +68,7 @@ class SourceRegistry:
     @classmethod
     def default(cls) -> SourceRegistry:
         """The registry under ``MEDIA_ASSETS_HOME``."""
-        return cls(sources_db_path())
+        return cls(load_settings().sources_db_path)
 
     def upsert(self, files: Iterable[SourceFile]) -> int:
         """Record or refresh facts for these files in one transaction; returns how many.

@@ -1,72 +1,227 @@
-"""Where the project keeps its files, and the few knobs read from the environment.
+"""The product's settings: the one place that reads the environment.
+
+Everything else receives a ``Settings`` (or a value taken from one). Processes media_assets starts
+(the Dagster daemon, code servers, run workers, the local service) get their settings as
+environment variables built by the CLI in one place (``media_assets.cli.child_env``), and read
+them back through this module, so a value set on the command line reaches every process the same
+way a value exported by the user does.
 
 Everything lives under one work folder, ``MEDIA_ASSETS_HOME`` (default ``./.media_assets``), so a
-library's state can be moved, inspected or deleted as a unit. Values are read on every call, not
-cached at import, so tests and long-lived processes see changes to the environment.
+library's state can be moved, inspected or deleted as a unit. ``load_settings()`` reads the
+environment on every call, so long-lived processes and tests see changes to it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated, Any
 
-HOME_ENV = "MEDIA_ASSETS_HOME"
-WATCH_DIR_ENV = "MEDIA_ASSETS_WATCH_DIR"
-FILES_PER_RUN_ENV = "MEDIA_ASSETS_FILES_PER_RUN"
-SENSOR_MAX_KEYS_ENV = "MEDIA_ASSETS_SENSOR_MAX_KEYS"
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The code location every Dagster process media-assets starts loads (daemon, `dev`, closing).
 CODE_LOCATION_MODULE = "media_assets.definitions"
-DEFAULT_HOME = ".media_assets"
-DEFAULT_FILES_PER_RUN = 25
-# The daemon checks every added key with one query and logs it, and the whole tick must fit in
-# Dagster's 60 s sensor timeout: a couple of thousand keys per tick keeps well inside that.
-DEFAULT_SENSOR_MAX_KEYS = 2000
+ENV_PREFIX = "MEDIA_ASSETS_"
+API_KEY_ENV = "ITTYBIT_API_KEY"
+BASE_URL_ENV = "ITTYBIT_BASE_URL"
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
+HOSTED_BASE_URL = "https://api.ittybit.com"
+LOCAL_BASE_URL = "http://127.0.0.1:8787"
+DEFAULT_RUN_IN_FLIGHT = 16
 
 
-def media_assets_home() -> Path:
-    """The work folder (absolute); it is not created here."""
-    raw = os.environ.get(HOME_ENV, "").strip() or DEFAULT_HOME
-    return Path(raw).expanduser().resolve()
+class Settings(BaseSettings):
+    """Every knob media_assets reads from the environment, typed and validated once.
+
+    Fields map to ``MEDIA_ASSETS_<FIELD>`` unless an alias says otherwise (the Ittybit key and
+    URL keep Ittybit's own names, ``DAGSTER_HOME`` Dagster's).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, case_sensitive=False, extra="ignore", frozen=True
+    )
+
+    home: Path = Field(default=Path(".media_assets"), description="the work folder")
+    dagster_home: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices(DAGSTER_HOME_ENV),
+        description="Dagster's instance folder; default $MEDIA_ASSETS_HOME/dagster_home",
+    )
+    ittybit_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(API_KEY_ENV),
+        description="the hosted API's key; unset = the local service",
+    )
+    ittybit_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices(BASE_URL_ENV), description="API base URL"
+    )
+    public_url_map: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="local folder -> public base URL ('dir=url;dir2=url2'), for the hosted API",
+    )
+    watch_dir: Path | None = Field(
+        default=None, description="the folder the new_uploads sensor watches; default home/inbox"
+    )
+    files_per_run: int = Field(default=25, ge=1, description="files per ranged run")
+    # The daemon checks every added key with one query and logs it, and the whole tick must fit
+    # in Dagster's 60 s sensor timeout: a couple of thousand keys per tick keeps well inside it.
+    sensor_max_keys: int = Field(default=2000, ge=1, description="most files a sensor tick adds")
+    sensor_running: bool = Field(
+        default=False, description="start the new_uploads sensor switched on"
+    )
+    run_in_flight: int = Field(
+        default=DEFAULT_RUN_IN_FLIGHT, ge=1, description="remote jobs one run keeps in flight"
+    )
+    max_in_flight: int | None = Field(
+        default=None, ge=1, description="remote jobs in flight across every run on this machine"
+    )
+
+    @field_validator("public_url_map", mode="before")
+    @classmethod
+    def _parse_url_map(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for pair in value.split(";"):
+            if not pair.strip():
+                continue
+            folder, sep, base = pair.partition("=")
+            if not sep or not folder.strip() or not base.strip():
+                raise ValueError(
+                    f"expected folder=public-base-url pairs separated by ';': {pair!r}"
+                )
+            pairs[folder.strip()] = base.strip()
+        return pairs
+
+    @field_validator(
+        "ittybit_api_key", "ittybit_base_url", "watch_dir", "dagster_home", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    # -- derived places ---------------------------------------------------------------------
+
+    @property
+    def home_dir(self) -> Path:
+        """The work folder, absolute; it is not created here."""
+        return self.home.expanduser().resolve()
+
+    @property
+    def dagster_home_dir(self) -> Path:
+        """Dagster's instance folder: always a persistent one (Dagster deletes a temporary home)."""
+        chosen = self.dagster_home if self.dagster_home else self.home_dir / "dagster_home"
+        return chosen.expanduser().resolve()
+
+    @property
+    def sources_db_path(self) -> Path:
+        """The source registry: facts about every registered file, by partition key."""
+        return self.home_dir / "sources.sqlite3"
+
+    @property
+    def manifest_path(self) -> Path:
+        """The DuckDB manifest written by the ``batch_manifest`` asset."""
+        return self.home_dir / "manifest.duckdb"
+
+    @property
+    def watch_path(self) -> Path:
+        """The folder the ``new_uploads`` sensor watches."""
+        if self.watch_dir is not None:
+            return self.watch_dir.expanduser().resolve()
+        return self.home_dir / "inbox"
+
+    @property
+    def slots_dir(self) -> Path:
+        """Lock files of the machine-wide in-flight cap."""
+        return self.home_dir / "slots"
+
+    @property
+    def local_service_dir(self) -> Path:
+        """Jobs database and outputs of a local service media_assets starts."""
+        return self.home_dir / "ittybit"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home_dir / "logs"
+
+    # -- the Ittybit service --------------------------------------------------------------------
+
+    @property
+    def uses_hosted_api(self) -> bool:
+        return self.ittybit_api_key is not None
+
+    @property
+    def effective_base_url(self) -> str:
+        """Where jobs go: the given URL, else Ittybit with a key, else the local service."""
+        if self.ittybit_base_url:
+            return self.ittybit_base_url.rstrip("/")
+        return HOSTED_BASE_URL if self.uses_hosted_api else LOCAL_BASE_URL
 
 
-def sources_db_path() -> Path:
-    """The source registry: facts about every registered file, by partition key."""
-    return media_assets_home() / "sources.sqlite3"
+class SettingsError(ValueError):
+    """A setting in the environment is malformed; the message names the variable."""
 
 
-def manifest_path() -> Path:
-    """The DuckDB manifest written by the ``batch_manifest`` asset."""
-    return media_assets_home() / "manifest.duckdb"
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"{ENV_PREFIX}{field.upper()}"
 
 
-def watch_dir() -> Path:
-    """The folder the ``new_uploads`` sensor watches (default ``$MEDIA_ASSETS_HOME/inbox``)."""
-    raw = os.environ.get(WATCH_DIR_ENV, "").strip()
-    if raw:
-        return Path(raw).expanduser().resolve()
-    return media_assets_home() / "inbox"
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The environment variables that make another process load ``settings``.
+
+    Folders are absolute, so a child started in another working directory sees the same ones.
+    """
+    values: dict[str, Any] = {
+        **settings.model_dump(exclude={"home", "dagster_home"}),
+        "home": settings.home_dir,
+        "dagster_home": settings.dagster_home_dir,
+    }
+    env: dict[str, str] = {}
+    for field, value in values.items():
+        if value is None or value == {}:
+            continue
+        if isinstance(value, SecretStr):
+            text = value.get_secret_value()
+        elif isinstance(value, dict):
+            text = ";".join(f"{folder}={base}" for folder, base in value.items())
+        elif isinstance(value, bool):
+            text = "1" if value else "0"
+        else:
+            text = str(value)
+        env[env_name(field)] = text
+    return env
 
 
-def files_per_run() -> int:
-    """How many files one sensor-launched run processes."""
-    return env_int(FILES_PER_RUN_ENV, DEFAULT_FILES_PER_RUN)
+def child_environment(
+    settings: Settings, *, inherit: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The whole environment for a child process: the current one with ``settings`` applied.
+
+    Variables of the settings' own names that ``settings`` leaves unset are removed, so a child
+    never sees a stale value the parent replaced.
+    """
+    base = dict(os.environ if inherit is None else inherit)
+    for field in Settings.model_fields:
+        base.pop(env_name(field), None)
+    return {**base, **settings_environment(settings)}
 
 
-def sensor_max_keys() -> int:
-    """The most partition keys the sensor adds and requests in one tick."""
-    return env_int(SENSOR_MAX_KEYS_ENV, DEFAULT_SENSOR_MAX_KEYS)
-
-
-def env_int(name: str, default: int, *, minimum: int = 1) -> int:
-    """A positive integer from the environment; a malformed value is a configuration error."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
+def load_settings() -> Settings:
+    """The settings as the environment says now; a malformed value raises ``SettingsError``."""
     try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
+        return Settings()
+    except ValidationError as error:
+        problems = []
+        for problem in error.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else ""
+            name = env_name(field) if field in Settings.model_fields else field
+            shown = "" if field == "ittybit_api_key" else f" (got {problem.get('input')!r})"
+            problems.append(f"{name}: {problem['msg']}{shown}")
+        raise SettingsError("; ".join(problems)) from None

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_from_bytes, unquote, urlsplit
 
-from media_assets.manifest.records import Stage
+from media_assets.results import Stage
 
 STAGES: tuple[str, ...] = tuple(stage.value for stage in Stage)
 # The stage a seed-style flat "options" object configures, by the entry's "kind".

@@ -1,49 +1,140 @@
-"""Work folder and environment knobs."""
+"""The settings object: the one reader of the environment."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from media_assets import settings
+from media_assets.settings import (
+    SettingsError,
+    child_environment,
+    load_settings,
+    settings_environment,
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from an environment without the product's variables."""
+    for name in (
+        "MEDIA_ASSETS_HOME",
+        "MEDIA_ASSETS_WATCH_DIR",
+        "MEDIA_ASSETS_FILES_PER_RUN",
+        "MEDIA_ASSETS_SENSOR_MAX_KEYS",
+        "MEDIA_ASSETS_PUBLIC_URL_MAP",
+        "MEDIA_ASSETS_MAX_IN_FLIGHT",
+        "DAGSTER_HOME",
+        "ITTYBIT_API_KEY",
+        "ITTYBIT_BASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
 
 
 def test_home_defaults_to_dot_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without MEDIA_ASSETS_HOME the work folder is ./.media_assets, made absolute."""
-    monkeypatch.delenv("MEDIA_ASSETS_HOME", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert settings.media_assets_home() == tmp_path.resolve() / ".media_assets"
+    assert load_settings().home_dir == tmp_path.resolve() / ".media_assets"
 
 
 def test_home_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """MEDIA_ASSETS_HOME picks the work folder, and the files under it follow."""
     monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "work"))
-    assert settings.media_assets_home() == tmp_path / "work"
-    assert settings.manifest_path() == tmp_path / "work" / "manifest.duckdb"
-    assert settings.sources_db_path() == tmp_path / "work" / "sources.sqlite3"
+    settings = load_settings()
+    assert settings.home_dir == tmp_path / "work"
+    assert settings.manifest_path == tmp_path / "work" / "manifest.duckdb"
+    assert settings.sources_db_path == tmp_path / "work" / "sources.sqlite3"
+    assert settings.dagster_home_dir == tmp_path / "work" / "dagster_home"
+
+
+def test_dagster_home_is_kept_when_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DAGSTER_HOME the user set is the instance folder, not one under the work folder."""
+    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "work"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
+    assert load_settings().dagster_home_dir == tmp_path / "elsewhere"
 
 
 def test_watch_dir_defaults_to_inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sensor watches $MEDIA_ASSETS_HOME/inbox unless MEDIA_ASSETS_WATCH_DIR says otherwise."""
     monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path))
-    monkeypatch.delenv("MEDIA_ASSETS_WATCH_DIR", raising=False)
-    assert settings.watch_dir() == tmp_path / "inbox"
+    assert load_settings().watch_path == tmp_path / "inbox"
     monkeypatch.setenv("MEDIA_ASSETS_WATCH_DIR", str(tmp_path / "uploads"))
-    assert settings.watch_dir() == tmp_path / "uploads"
+    assert load_settings().watch_path == tmp_path / "uploads"
 
 
 def test_integer_knobs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Files per run and keys per tick have defaults and read the environment."""
-    monkeypatch.delenv("MEDIA_ASSETS_FILES_PER_RUN", raising=False)
-    assert settings.files_per_run() == 25
+    assert load_settings().files_per_run == 25
     monkeypatch.setenv("MEDIA_ASSETS_SENSOR_MAX_KEYS", "300")
-    assert settings.sensor_max_keys() == 300
+    assert load_settings().sensor_max_keys == 300
 
 
 @pytest.mark.parametrize("raw", ["many", "0", "-3"])
 def test_bad_integer_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
     """A malformed or non-positive number is rejected with the variable's name."""
     monkeypatch.setenv("MEDIA_ASSETS_FILES_PER_RUN", raw)
-    with pytest.raises(ValueError, match="MEDIA_ASSETS_FILES_PER_RUN"):
-        settings.files_per_run()
+    with pytest.raises(SettingsError, match="MEDIA_ASSETS_FILES_PER_RUN"):
+        load_settings()
+
+
+def test_public_url_map_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MEDIA_ASSETS_PUBLIC_URL_MAP is folder=url pairs separated by ';'."""
+    monkeypatch.setenv("MEDIA_ASSETS_PUBLIC_URL_MAP", "/srv/a=https://cdn/a; /srv/b=https://cdn/b")
+    assert load_settings().public_url_map == {"/srv/a": "https://cdn/a", "/srv/b": "https://cdn/b"}
+
+
+def test_malformed_public_url_map_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pair without '=' is a configuration error naming the variable."""
+    monkeypatch.setenv("MEDIA_ASSETS_PUBLIC_URL_MAP", "/srv/a")
+    with pytest.raises(SettingsError, match="MEDIA_ASSETS_PUBLIC_URL_MAP"):
+        load_settings()
+
+
+def test_base_url_follows_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a key jobs go to the local service, with one to Ittybit, unless a URL is given."""
+    assert load_settings().effective_base_url == "http://127.0.0.1:8787"
+    monkeypatch.setenv("ITTYBIT_API_KEY", "secret-key")
+    assert load_settings().effective_base_url == "https://api.ittybit.com"
+    monkeypatch.setenv("ITTYBIT_BASE_URL", "http://127.0.0.1:9999/")
+    assert load_settings().effective_base_url == "http://127.0.0.1:9999"
+
+
+def test_key_error_does_not_show_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key never appears in the settings' repr."""
+    monkeypatch.setenv("ITTYBIT_API_KEY", "secret-key")
+    assert "secret-key" not in repr(load_settings())
+
+
+def test_child_process_loads_the_same_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process started with child_environment() reads back the values the parent chose."""
+    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "work"))
+    chosen = load_settings().model_copy(
+        update={"files_per_run": 7, "ittybit_base_url": "http://127.0.0.1:1234"}
+    )
+    code = (
+        "from media_assets.settings import load_settings; s = load_settings(); "
+        "print(s.files_per_run, s.effective_base_url, s.home_dir)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        env=child_environment(chosen),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert output == ["7", "http://127.0.0.1:1234", str(tmp_path / "work")]
+
+
+def test_child_environment_drops_stale_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A product variable the parent's settings leave unset is not passed on from the parent."""
+    monkeypatch.setenv("ITTYBIT_BASE_URL", "http://127.0.0.1:1111")
+    settings = load_settings().model_copy(update={"ittybit_base_url": None})
+    env = child_environment(settings)
+    assert "ITTYBIT_BASE_URL" not in env
+    assert "ITTYBIT_BASE_URL" not in settings_environment(settings)
+    assert env["PATH"]

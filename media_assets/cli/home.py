@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import contextlib
+from collections.abc import Iterator
+
+import dagster as dg
 
 from media_assets.instance.config import write_instance_config
-from media_assets.settings import media_assets_home
+from media_assets.settings import Settings
 
 
-def prepare_home() -> Path:
-    """Create the work folder and a persistent ``DAGSTER_HOME`` in it; export both.
+def prepare_home(settings: Settings) -> None:
+    """Create the work folder and a persistent ``DAGSTER_HOME`` with its ``dagster.yaml``.
 
     Dagster deletes a temporary home on exit, losing runs and partitions, so ``DAGSTER_HOME`` is
     always a real folder: the user's own if set, else ``$MEDIA_ASSETS_HOME/dagster_home``.
     """
-    home = media_assets_home()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["MEDIA_ASSETS_HOME"] = str(home)
-    dagster_home = Path(os.environ.get("DAGSTER_HOME") or home / "dagster_home").resolve()
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    write_instance_config(dagster_home)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    return home
+    settings.home_dir.mkdir(parents=True, exist_ok=True)
+    settings.dagster_home_dir.mkdir(parents=True, exist_ok=True)
+    write_instance_config(settings.dagster_home_dir)
+
+
+@contextlib.contextmanager
+def open_instance(settings: Settings) -> Iterator[dg.DagsterInstance]:
+    """The home's Dagster instance (prepared first), closed on exit."""
+    prepare_home(settings)
+    with dg.DagsterInstance.from_config(str(settings.dagster_home_dir)) as instance:
+        yield instance

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES
 
-from media_assets.cli.backfill import close_backfills, latest_storage_id, launch_backfill, watch
-from media_assets.cli.home import prepare_home
+from media_assets.cli.backfill import latest_storage_id, launch_backfill, watch
+from media_assets.cli.home import open_instance
 from media_assets.cli.report import build_manifest, print_summary
 from media_assets.cli.services import dagster_daemon, ittybit_service
-from media_assets.defs.partitions import register_sources
-from media_assets.defs.resources import MAX_IN_FLIGHT_ENV
-from media_assets.manifest.records import ResultStatus
-from media_assets.pipeline.stages import ALL_STAGES
+from media_assets.defs.definitions import build_definitions
+from media_assets.defs.latest_results import unfinished_keys
+from media_assets.defs.partitions import MEDIA_FILES, register_sources
+from media_assets.instance.backfills import close_backfills
 from media_assets.registry import SourceRegistry
-from media_assets.settings import FILES_PER_RUN_ENV
+from media_assets.results import ALL_STAGES
+from media_assets.settings import CODE_LOCATION_MODULE, Settings
 from media_assets.sources import SourceError, SourceFile, discover
 
 EXIT_OK = 0
@@ -42,71 +41,77 @@ class RunOptions:
 BACKFILL_RUN_SLOTS = 3
 
 
-def run_library(options: RunOptions) -> int:
+def run_library(options: RunOptions, settings: Settings) -> int:
     """Register ``options.sources``, process them, build the manifest; return the exit code."""
-    home = prepare_home()
-    if options.max_in_flight:
-        os.environ[MAX_IN_FLIGHT_ENV] = str(options.max_in_flight)
     files, errors = discover(options.sources)
-    if options.files_per_run:
-        os.environ[FILES_PER_RUN_ENV] = str(options.files_per_run)
-    else:
-        # Sized so a big library is a few hundred ranged runs, not tens of thousands of queued ones.
-        os.environ.setdefault(FILES_PER_RUN_ENV, str(files_per_run_for(len(files))))
     for error in errors:
         print(f"error: {error.source}: {error.reason}", file=sys.stderr)
     if not files:
         print("error: no source files found in what was given", file=sys.stderr)
         return EXIT_USAGE
-    with dg.DagsterInstance.get() as instance:
-        SourceRegistry.default().upsert(files)
-        register_sources(instance, files)
+    settings = _sized_for(settings, options, len(files))
+    with open_instance(settings) as instance:
+        registry = SourceRegistry(settings.sources_db_path)
+        register_sources(instance, files, registry=registry)
         keys = [file.key for file in files]
         if options.failed_only:
-            keys = _failed_keys(instance, keys)
+            keys = unfinished_keys(instance, keys)
             if not keys:
                 print("nothing failed: no file to re-run")
-                return _finish(instance, errors)
+                return _finish(instance, settings, errors)
         print(f"{len(keys)} file(s) registered as partitions of media_files")
         roots = _allowed_roots(files)
-        with ittybit_service(home=home, allow_roots=roots, engine=options.engine):
+        with ittybit_service(settings, allow_roots=roots, engine=options.engine) as settings:
             cursor = latest_storage_id(instance)
-            run_config = _run_config(options)
-            from media_assets.definitions import defs
-
             backfill_id = launch_backfill(
                 instance,
-                defs.resolve_asset_graph(),
+                build_definitions(settings).resolve_asset_graph(),
                 _covering_range(instance, keys) if options.failed_only else keys,
                 stages=ALL_STAGES,
-                run_config=run_config,
+                run_config=_run_config(options),
                 title=f"media-assets run ({len(keys)} files)",
             )
             print(f"backfill {backfill_id} launched; runs go through the Dagster run queue")
-            with dagster_daemon(instance, log_path=home / "logs" / "daemon.log") as started:
+            log_path = settings.logs_dir / "daemon.log"
+            with dagster_daemon(instance, settings, log_path=log_path) as started:
                 watch(instance, backfill_id, keys, ALL_STAGES, cursor)
             if started:
                 _close_backfill(instance, backfill_id)
             build_manifest(instance)
-        return _finish(instance, errors)
+        return _finish(instance, settings, errors)
+
+
+def _sized_for(settings: Settings, options: RunOptions, files: int) -> Settings:
+    """``settings`` with the run size this library gets; the daemon's backfill policy uses it.
+
+    ``--files-per-run`` wins, then ``MEDIA_ASSETS_FILES_PER_RUN`` if set, else a size chosen for
+    the library (``files_per_run_for``).
+    """
+    if options.files_per_run:
+        size = options.files_per_run
+    elif "files_per_run" in settings.model_fields_set:
+        size = settings.files_per_run
+    else:
+        size = files_per_run_for(files)
+    return settings.model_copy(update={"files_per_run": size})
 
 
 def _close_backfill(instance: dg.DagsterInstance, backfill_id: str) -> None:
     """Give the finished backfill its final status now, not at the next daemon's first tick."""
     try:
-        status = close_backfills(instance, backfill_id)
+        state = close_backfills(instance, backfill_id, code_location_module=CODE_LOCATION_MODULE)
     except Exception as error:  # never fail a finished run over UI bookkeeping
-        status = None
+        state = None
         print(f"warning: could not close backfill {backfill_id}: {error}", file=sys.stderr)
-    if status is None or status not in BULK_ACTION_TERMINAL_STATUSES:
+    if state is None or not state.ended:
         print(
             f"backfill {backfill_id} is still open; the next Dagster daemon to run closes it",
             file=sys.stderr,
         )
 
 
-def _finish(instance: dg.DagsterInstance, errors: Sequence[SourceError]) -> int:
-    failed = print_summary(instance, source_errors=errors)
+def _finish(instance: dg.DagsterInstance, settings: Settings, errors: Sequence[SourceError]) -> int:
+    failed = print_summary(instance, settings.manifest_path, source_errors=errors)
     return EXIT_SOME_FAILED if failed or errors else EXIT_OK
 
 
@@ -149,21 +154,6 @@ def _allowed_roots(files: Sequence[SourceFile]) -> list[Path]:
     return kept
 
 
-def _failed_keys(instance: dg.DagsterInstance, keys: Sequence[str]) -> list[str]:
-    """Keys with a failed or missing stage result."""
-    from media_assets.defs.history import latest_metadata, media_result
-
-    wanted = set(keys)
-    bad: set[str] = set()
-    for stage in ALL_STAGES:
-        recorded = latest_metadata(instance, stage, keys)
-        for key in wanted:
-            result = media_result(recorded[key]) if key in recorded else None
-            if result is None or result.status in (ResultStatus.FAILED, ResultStatus.PENDING):
-                bad.add(key)
-    return [key for key in keys if key in bad]
-
-
 def _covering_range(instance: dg.DagsterInstance, keys: Sequence[str]) -> list[str]:
     """Every partition between the first and last of ``keys`` in partition order.
 
@@ -171,8 +161,6 @@ def _covering_range(instance: dg.DagsterInstance, keys: Sequence[str]) -> list[s
     ranges); the covering range stays a few ranged runs, and stages already done for the same
     source version and options are recorded as cached instead of being run again.
     """
-    from media_assets.defs.partitions import MEDIA_FILES
-
     order = instance.get_dynamic_partitions(MEDIA_FILES)
     wanted = set(keys)
     positions = [i for i, key in enumerate(order) if key in wanted]

@@ -6,14 +6,18 @@ Exit codes: 0 everything succeeded, 1 some files failed, 2 a usage or configurat
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from media_assets.cli.library import EXIT_OK, EXIT_USAGE, RunOptions, run_library
-from media_assets.settings import CODE_LOCATION_MODULE
+from media_assets.settings import (
+    CODE_LOCATION_MODULE,
+    Settings,
+    child_environment,
+    load_settings,
+)
 
 _SERVE_HELP = "the local Ittybit-compatible service (see docs/local-service.md)"
 
@@ -58,16 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _dispatch(args)
+        return _dispatch(args, load_settings())
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except ValueError as error:  # configuration read from the environment
+    except ValueError as error:  # settings, or sources that conflict with registered ones
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         if args.max_in_flight is not None and args.max_in_flight < 1:
             print("error: --max-in-flight must be at least 1", file=sys.stderr)
@@ -80,14 +84,15 @@ def _dispatch(args: argparse.Namespace) -> int:
                 failed_only=args.failed_only,
                 force=args.force,
                 engine=args.engine,
-            )
+            ),
+            settings,
         )
     if args.command == "demo":
-        return _demo(args.engine)
+        return _demo(settings, args.engine)
     if args.command == "status":
-        return _status()
+        return _status(settings)
     if args.command == "manifest":
-        return _manifest(args.format, summary=args.summary, rebuild=args.rebuild)
+        return _manifest(settings, args.format, summary=args.summary, rebuild=args.rebuild)
     if args.command == "serve-ittybit":
         from media_assets.local_ittybit.cli import config_from_args
         from media_assets.local_ittybit.server import serve
@@ -95,32 +100,27 @@ def _dispatch(args: argparse.Namespace) -> int:
         serve(config_from_args(args))
         return EXIT_OK
     if args.command == "dev":
-        return _dev(args.port)
+        return _dev(settings, args.port)
     raise AssertionError(args.command)
 
 
-def _demo(engine: str) -> int:
+def _demo(settings: Settings, engine: str) -> int:
     from media_assets.cli.demo_library import make_demo_library
-    from media_assets.cli.home import prepare_home
 
-    home = prepare_home()
-    library = home / "demo-library"
+    library = settings.home_dir / "demo-library"
     files = make_demo_library(library)
     print(f"demo library: {len(files)} files in {library}")
-    return run_library(RunOptions(sources=[str(library)], engine=engine))
+    return run_library(RunOptions(sources=[str(library)], engine=engine), settings)
 
 
-def _status() -> int:
+def _status(settings: Settings) -> int:
     from collections import Counter
 
-    import dagster as dg
-
-    from media_assets.cli.home import prepare_home
-    from media_assets.defs.manifest import collect_results
+    from media_assets.cli.home import open_instance
+    from media_assets.defs.batch_manifest import collect_results
     from media_assets.manifest.queries import render
 
-    prepare_home()
-    with dg.DagsterInstance.get() as instance:
+    with open_instance(settings) as instance:
         counts = Counter((str(r.stage), str(r.status)) for r in collect_results(instance))
     statuses = ("succeeded", "failed", "not_applicable", "pending")
     rows = [
@@ -131,38 +131,33 @@ def _status() -> int:
     return EXIT_OK
 
 
-def _manifest(fmt: str, *, summary: bool, rebuild: bool) -> int:
-    import dagster as dg
-
-    from media_assets.cli.home import prepare_home
+def _manifest(settings: Settings, fmt: str, *, summary: bool, rebuild: bool) -> int:
+    from media_assets.cli.home import open_instance
     from media_assets.cli.report import build_manifest
     from media_assets.manifest.queries import read_results, read_summary, render
-    from media_assets.settings import manifest_path
 
-    prepare_home()
-    path = manifest_path()
+    path = settings.manifest_path
     if rebuild or not path.is_file():
-        with dg.DagsterInstance.get() as instance:
+        with open_instance(settings) as instance:
             build_manifest(instance)
     rows = read_summary(path) if summary else read_results(path)
     print(render(rows, fmt))  # type: ignore[arg-type]
     return EXIT_OK
 
 
-def _dev(port: int) -> int:
+def _dev(settings: Settings, port: int) -> int:
     from media_assets.cli.home import prepare_home
     from media_assets.cli.services import ittybit_service
-    from media_assets.settings import watch_dir
 
-    home = prepare_home()
-    inbox = watch_dir()
+    prepare_home(settings)
+    inbox = settings.watch_path
     inbox.mkdir(parents=True, exist_ok=True)
-    os.environ["MEDIA_ASSETS_SENSOR_RUNNING"] = "1"
-    with ittybit_service(home=home, allow_roots=[inbox, Path.cwd()]):
+    settings = settings.model_copy(update={"sensor_running": True})
+    with ittybit_service(settings, allow_roots=[inbox, Path.cwd()]) as settings:
         print(f"drop files into {inbox}; the new_uploads sensor picks them up")
         command = [sys.executable, "-m", "dagster", "dev", "-m", CODE_LOCATION_MODULE,
                    "-p", str(port)]  # fmt: skip
-        return subprocess.call(command, env=os.environ.copy())
+        return subprocess.call(command, env=child_environment(settings))
 
 
 if __name__ == "__main__":

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
 
-from media_assets.defs.manifest import batch_manifest
+from media_assets.defs.batch_manifest import batch_manifest
 from media_assets.manifest.queries import query, read_summary, render
 from media_assets.manifest.schema import STAGE_ORDER_SQL
-from media_assets.settings import manifest_path
 from media_assets.sources import SourceError
 
 
@@ -30,12 +30,15 @@ def build_manifest(instance: dg.DagsterInstance) -> None:
 
 def print_summary(
     instance: dg.DagsterInstance,
+    path: Path,
     *,
     source_errors: Sequence[SourceError] = (),
     stream: TextIO = sys.stdout,
 ) -> int:
-    """Print totals by stage and every failed file with its reason; returns the failed files."""
-    path = manifest_path()
+    """Print totals by stage and every failed file with its reason; returns the failed files.
+
+    ``path`` is the manifest ``batch_manifest`` writes; it is built first if missing.
+    """
     if not path.is_file():
         build_manifest(instance)
     stream.write(render(read_summary(path), "table") + "\n")

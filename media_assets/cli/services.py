@@ -18,11 +18,10 @@ from urllib.parse import urlparse
 import dagster as dg
 import httpx
 
-from media_assets.defs.resources import LOCAL_BASE_URL
-from media_assets.ittybit.config import BASE_URL_ENV, api_key_from_env
+from media_assets.instance.daemon import daemon_command
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService
-from media_assets.settings import CODE_LOCATION_MODULE
+from media_assets.settings import CODE_LOCATION_MODULE, Settings, child_environment
 
 DAEMON_HEARTBEAT_FRESH_S = 75.0
 
@@ -38,42 +37,40 @@ def service_answers(base_url: str) -> bool:
 
 @contextlib.contextmanager
 def ittybit_service(
-    *, home: Path, allow_roots: Sequence[Path], engine: str = "ffmpeg", quiet: bool = False
-) -> Iterator[str]:
-    """Yield the base URL to use: Ittybit with a key, else a running or newly started local one.
+    settings: Settings,
+    *,
+    allow_roots: Sequence[Path],
+    engine: str = "ffmpeg",
+    quiet: bool = False,
+) -> Iterator[Settings]:
+    """Yield ``settings`` pointing at the service to use: Ittybit with a key, else a local one.
 
-    A service we start is given the library folders as allowed roots and stopped on exit; its
-    URL is exported as ``ITTYBIT_BASE_URL`` so runs started by the daemon use it too.
+    A local service already answering at the configured URL is used as it is; otherwise one is
+    started with the library folders as allowed roots and stopped on exit. The yielded settings
+    carry its URL, so the processes started with them (the daemon, runs) use it too.
     """
-    if api_key_from_env():
-        yield os.environ.get(BASE_URL_ENV) or "https://api.ittybit.com"
+    if settings.uses_hosted_api:
+        yield settings
         return
-    base_url = os.environ.get(BASE_URL_ENV) or LOCAL_BASE_URL
+    base_url = settings.effective_base_url
     if service_answers(base_url):
-        yield base_url
+        yield settings
         return
-    port = urlparse(base_url).port or 8787
     config = ServiceConfig(
         host="127.0.0.1",
-        port=port,
-        data_dir=home / "ittybit",
+        port=urlparse(base_url).port or 8787,
+        data_dir=settings.local_service_dir,
         engine="ffmpeg" if engine == "ffmpeg" else "simulate",
         allow_roots=tuple(path.resolve() for path in allow_roots),
     )
     service = LocalService(config)
     service.start()
-    previous = os.environ.get(BASE_URL_ENV)
-    os.environ[BASE_URL_ENV] = service.base_url
     if not quiet:
         print(f"started the local Ittybit service at {service.base_url}", file=sys.stderr)
     try:
-        yield service.base_url
+        yield settings.model_copy(update={"ittybit_base_url": service.base_url})
     finally:
         service.stop()
-        if previous is None:
-            os.environ.pop(BASE_URL_ENV, None)
-        else:
-            os.environ[BASE_URL_ENV] = previous
 
 
 def daemon_running(instance: dg.DagsterInstance) -> bool:
@@ -84,27 +81,20 @@ def daemon_running(instance: dg.DagsterInstance) -> bool:
 
 
 @contextlib.contextmanager
-def dagster_daemon(instance: dg.DagsterInstance, *, log_path: Path) -> Iterator[bool]:
-    """Run ``dagster-daemon`` for this instance unless one already runs; yields if we started it."""
+def dagster_daemon(
+    instance: dg.DagsterInstance, settings: Settings, *, log_path: Path
+) -> Iterator[bool]:
+    """Run ``dagster-daemon`` with ``settings`` unless one already runs; yields if we started it."""
     if daemon_running(instance):
         yield False
         return
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dagster._daemon",
-                "run",
-                "-m",
-                CODE_LOCATION_MODULE,
-                "--log-level",
-                "warning",
-            ],
+            daemon_command(CODE_LOCATION_MODULE),
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            env=child_environment(settings),
             start_new_session=True,
         )
     try:

@@ -1,20 +1,21 @@
-"""Everything Dagster loads, assembled in one place."""
+"""Everything Dagster loads, assembled in one place from the product's settings."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from media_assets.defs.manifest import batch_manifest
-from media_assets.defs.pipeline import media_pipeline
-from media_assets.defs.resources import ittybit_from_env
-from media_assets.defs.sensors import new_uploads
+from media_assets.defs.batch_manifest import batch_manifest
+from media_assets.defs.media_pipeline import build_media_pipeline
+from media_assets.defs.resources import ittybit_resource
+from media_assets.defs.sensors import build_new_uploads_sensor
+from media_assets.settings import Settings
 
 
-def build_definitions() -> dg.Definitions:
+def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[media_pipeline, batch_manifest],
-        sensors=[new_uploads],
-        resources={"ittybit": ittybit_from_env()},
+        assets=[build_media_pipeline(files_per_run=settings.files_per_run), batch_manifest],
+        sensors=[build_new_uploads_sensor(running=settings.sensor_running)],
+        resources={"ittybit": ittybit_resource(settings)},
         # One process per run, steps in it: a run per file costs 4x less than multiprocess.
         executor=dg.in_process_executor,
     )

@@ -8,22 +8,22 @@ with an error that says so.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
 import dagster as dg
 from pydantic import Field
 
-from media_assets.ittybit import DEFAULT_BASE_URL, IttybitClient, RateLimit
-from media_assets.ittybit.config import API_KEY_ENV, BASE_URL_ENV
+from media_assets.engine.slots import LockFileSlots
+from media_assets.ittybit import IttybitClient, RateLimit
 from media_assets.ittybit.retry import RetryHook
-from media_assets.pipeline.slots import LockFileSlots
-from media_assets.settings import media_assets_home
-
-LOCAL_BASE_URL = "http://127.0.0.1:8787"
-MAX_IN_FLIGHT_ENV = "MEDIA_ASSETS_MAX_IN_FLIGHT"
-RUN_IN_FLIGHT_ENV = "MEDIA_ASSETS_RUN_IN_FLIGHT"
+from media_assets.settings import (
+    API_KEY_ENV,
+    DEFAULT_RUN_IN_FLIGHT,
+    LOCAL_BASE_URL,
+    Settings,
+    load_settings,
+)
 
 
 class SourceUnreachable(Exception):
@@ -34,14 +34,15 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Where the pipeline's Ittybit jobs go, and how many may be in flight."""
 
     api_key: str | None = Field(default=None, description="Ittybit API key; none = local service")
-    base_url: str | None = Field(
-        default=None, description="API base URL; default: Ittybit with a key, else the local one"
-    )
+    base_url: str = Field(default=LOCAL_BASE_URL, description="API base URL")
     public_url_map: dict[str, str] = Field(
         default_factory=dict,
         description="Local folder -> public base URL, for local files with the hosted API",
     )
-    run_in_flight: int = Field(default=16, description="Remote jobs one run keeps in flight")
+    run_in_flight: int = Field(
+        default=DEFAULT_RUN_IN_FLIGHT,
+        description="Remote jobs one run keeps in flight",
+    )
     max_in_flight: int | None = Field(
         default=None, description="Remote jobs in flight across every run on this machine"
     )
@@ -50,12 +51,6 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     @property
     def is_local(self) -> bool:
         return not self.api_key
-
-    @property
-    def effective_base_url(self) -> str:
-        if self.base_url:
-            return self.base_url.rstrip("/")
-        return DEFAULT_BASE_URL if self.api_key else LOCAL_BASE_URL
 
     def make_client(self, *, on_retry: RetryHook | None = None) -> IttybitClient:
         """A new client; make it inside the event loop that will use it."""
@@ -66,7 +61,7 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
         return IttybitClient(
             api_key=self.api_key,
-            base_url=self.effective_base_url,
+            base_url=self.base_url.rstrip("/"),
             rate_limit=limit,
             on_retry=on_retry,
             max_connections=max(10, self.run_in_flight * 2),
@@ -90,22 +85,18 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
 
 
-def ittybit_from_env() -> IttybitResource:
-    """The resource as the environment configures it (key only through ``dg.EnvVar``)."""
-    has_key = bool(os.environ.get(API_KEY_ENV, "").strip())
-    public_map: dict[str, str] = {}
-    for pair in os.environ.get("MEDIA_ASSETS_PUBLIC_URL_MAP", "").split(";"):
-        if "=" in pair:
-            folder, base = pair.split("=", 1)
-            public_map[folder.strip()] = base.strip()
-    max_in_flight = os.environ.get(MAX_IN_FLIGHT_ENV, "").strip()
-    run_in_flight = os.environ.get(RUN_IN_FLIGHT_ENV, "").strip()
+def ittybit_resource(settings: Settings) -> IttybitResource:
+    """The resource as ``settings`` configure it.
+
+    The key is bound through ``dg.EnvVar``, so Dagster reads it in the process that runs the job
+    and never shows or stores its value; without one the field stays unset (the local service).
+    """
     return IttybitResource(
-        api_key=dg.EnvVar(API_KEY_ENV) if has_key else None,
-        base_url=os.environ.get(BASE_URL_ENV) or None,
-        public_url_map=public_map,
-        run_in_flight=int(run_in_flight) if run_in_flight else 16,
-        max_in_flight=int(max_in_flight) if max_in_flight else None,
+        api_key=dg.EnvVar(API_KEY_ENV) if settings.ittybit_api_key else None,
+        base_url=settings.effective_base_url,
+        public_url_map=settings.public_url_map,
+        run_in_flight=settings.run_in_flight,
+        max_in_flight=settings.max_in_flight,
     )
 
 
@@ -116,5 +107,5 @@ def machine_slots_for(max_in_flight: int | None) -> LockFileSlots | None:
     """
     if not max_in_flight:
         return None
-    folder = media_assets_home() / "slots" / str(max_in_flight)
+    folder = load_settings().slots_dir / str(max_in_flight)
     return LockFileSlots(folder, max_in_flight)

@@ -1,13 +1,9 @@
 """The ``new_uploads`` sensor: files dropped into a watched folder become partitions and runs.
 
-Configuration (environment, read at every tick):
-
-- ``MEDIA_ASSETS_WATCH_DIR``: the folder to watch, recursively (default
-  ``$MEDIA_ASSETS_HOME/inbox``). Hidden and temporary files are ignored, as in
-  ``media_assets.sources.discover``.
-- ``MEDIA_ASSETS_FILES_PER_RUN``: files per launched run (default 25).
-- ``MEDIA_ASSETS_SENSOR_MAX_KEYS``: most files added and requested per tick (default 2,000); the
-  rest follow on later ticks.
+Settings (``media_assets.settings``, read at every tick): ``watch_dir``, the folder to watch,
+recursively (hidden and temporary files are ignored, as in ``media_assets.sources.discover``);
+``files_per_run``, files per launched run; ``sensor_max_keys``, most files added and requested per
+tick (the rest follow on later ticks).
 
 A file is taken only once its size and mtime are the same on two consecutive ticks, so a file
 still being copied in is not processed half-written. The cursor holds ``(size, mtime_ns)`` of the
@@ -26,16 +22,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import dagster as dg
 
 from media_assets.defs.partitions import MEDIA_FILES, media_files
-from media_assets.manifest.records import Stage
 from media_assets.registry import KeyConflictError, SourceRegistry
-from media_assets.settings import files_per_run, sensor_max_keys, watch_dir
+from media_assets.results import Stage
+from media_assets.settings import env_name, load_settings
 from media_assets.sources import SourceError, SourceFile, fingerprint_file, scan_folder
 
 PIPELINE_ASSET_KEYS: list[dg.AssetKey] = [dg.AssetKey(stage.value) for stage in Stage]
@@ -148,31 +143,30 @@ def build_run_requests(
     return requests
 
 
-SENSOR_RUNNING_ENV = "MEDIA_ASSETS_SENSOR_RUNNING"
+def build_new_uploads_sensor(*, running: bool) -> dg.SensorDefinition:
+    """The ``new_uploads`` sensor, switched on from the start when ``running`` (``dev`` does)."""
+    return dg.sensor(
+        name="new_uploads",
+        target=dg.AssetSelection.assets(*PIPELINE_ASSET_KEYS),
+        minimum_interval_seconds=15,
+        default_status=(
+            dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+        ),
+        description="Registers files that settle in the watch folder and launches ranged runs.",
+    )(new_uploads)
 
 
-@dg.sensor(
-    name="new_uploads",
-    target=dg.AssetSelection.assets(*PIPELINE_ASSET_KEYS),
-    minimum_interval_seconds=15,
-    # `media-assets dev` turns it on; elsewhere it waits to be switched on in the UI.
-    default_status=(
-        dg.DefaultSensorStatus.RUNNING
-        if os.environ.get(SENSOR_RUNNING_ENV) == "1"
-        else dg.DefaultSensorStatus.STOPPED
-    ),
-    description="Registers files that settle in the watch folder and launches ranged runs.",
-)
 def new_uploads(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """Scan the watch folder, register settled new or changed files, request runs for them."""
-    folder = watch_dir()
+    settings = load_settings()
+    folder = settings.watch_path
     if not folder.is_dir():
         return dg.SensorResult(
             skip_reason=f"watch folder {folder} does not exist (create it or set"
-            " MEDIA_ASSETS_WATCH_DIR)",
+            f" {env_name('watch_dir')})",
             cursor=context.cursor,
         )
-    max_keys, chunk_size = sensor_max_keys(), files_per_run()
+    max_keys, chunk_size = settings.sensor_max_keys, settings.files_per_run
     registry = SourceRegistry.default()
     plan = plan_uploads(
         scan_folder(folder),

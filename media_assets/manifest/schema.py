@@ -17,9 +17,13 @@ Views:
 
 from __future__ import annotations
 
-from media_assets.manifest.records import MANIFEST_COLUMNS, Stage
+import dataclasses
+
+from media_assets.results import MediaResult, Stage
 
 TABLE = "media_results"
+# One column per MediaResult field, in contract order.
+MANIFEST_COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(MediaResult))
 
 COLUMN_TYPES: dict[str, str] = {
     "partition_key": "VARCHAR NOT NULL",

@@ -22,8 +22,14 @@ from typing import Any
 
 import duckdb
 
-from media_assets.manifest.records import MANIFEST_COLUMNS, MediaResult
-from media_assets.manifest.schema import COLUMN_TYPES, DDL, TABLE, TIMESTAMP_COLUMNS
+from media_assets.manifest.schema import (
+    COLUMN_TYPES,
+    DDL,
+    MANIFEST_COLUMNS,
+    TABLE,
+    TIMESTAMP_COLUMNS,
+)
+from media_assets.results import MediaResult
 
 # Types of the staged CSV: as in the table, except timestamps still in Unix milliseconds.
 _CSV_TYPES = {

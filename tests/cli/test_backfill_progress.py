@@ -3,7 +3,7 @@
 import dagster as dg
 
 from media_assets.cli.backfill import ProgressReader, latest_storage_id
-from media_assets.manifest.records import Stage
+from media_assets.results import Stage
 
 STAGES = [Stage.INGESTED, Stage.THUMBNAIL]
 

@@ -4,12 +4,10 @@ import io
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from media_assets.cli.report import print_summary
-from media_assets.manifest.records import MediaResult, ResultStatus, Stage
 from media_assets.manifest.writer import write_manifest
-from media_assets.settings import manifest_path
+from media_assets.results import MediaResult, ResultStatus, Stage
 
 
 def failed(stage: Stage, kind: str, message: str) -> MediaResult:
@@ -23,14 +21,12 @@ def failed(stage: Stage, kind: str, message: str) -> MediaResult:
     )
 
 
-def test_failed_file_is_reported_with_its_first_failed_stage(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_file_is_reported_with_its_first_failed_stage(tmp_path: Path) -> None:
     """A failed file is reported by its root cause (ingested), not a downstream stage."""
-    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path))
+    path = tmp_path / "manifest.duckdb"
     cause = "broken.mp4: file is empty (0 bytes)"
     write_manifest(
-        manifest_path(),
+        path,
         [
             failed(Stage.INGESTED, "invalid_input", cause),
             # Alphabetically before "ingested": must not be taken for the cause.
@@ -41,7 +37,7 @@ def test_failed_file_is_reported_with_its_first_failed_stage(
     )
     stream = io.StringIO()
     with dg.instance_for_test() as instance:
-        count = print_summary(instance, stream=stream)
+        count = print_summary(instance, path, stream=stream)
     assert count == 1
     report = stream.getvalue().split("1 file(s) failed:\n", 1)[1]
     assert f"    ingested: invalid_input: {cause}\n" in report

@@ -11,10 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from cli_helpers import Cli
-from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES
-from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
 from media_assets.cli.demo_library import render_recipes
+from media_assets.instance.backfills import backfill_state
 from media_assets.manifest.queries import read_results
 
 pytestmark = pytest.mark.slow
@@ -100,12 +99,13 @@ def test_run_goes_through_a_daemon_backfill(broken_library_run: RunOutcome) -> N
     dagster_home = broken_library_run.cli.home / "dagster_home"
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         (backfill,) = instance.get_backfills()
-        assert backfill.status in BULK_ACTION_TERMINAL_STATUSES
+        state = backfill_state(instance, backfill.backfill_id)
+        assert state is not None and state.ended
         runs = instance.get_runs(
-            filters=RunsFilter(tags={"dagster/backfill": backfill.backfill_id})
+            filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id})
         )
         assert runs, "the backfill launched no run"
-        assert {run.status for run in runs} == {DagsterRunStatus.FAILURE}  # the one ranged run
+        assert {run.status for run in runs} == {dg.DagsterRunStatus.FAILURE}  # the one ranged run
         assert instance.get_daemon_heartbeats() == {}, "daemon heartbeats left behind"
 
 

@@ -10,7 +10,6 @@ import dagster as dg
 import httpx
 import pytest
 from cli_helpers import Cli
-from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import RunningService, running_in_thread
@@ -61,7 +60,9 @@ def test_terminating_a_run_cancels_its_remote_jobs(
     try:
         wait_for(lambda: jobs_by_status(base_url).get("processing") == 2, 120, "2 jobs")
         with dg.DagsterInstance.from_config(str(cli.home / "dagster_home")) as instance:
-            started = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED]))
+            started = instance.get_runs(
+                filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])
+            )
             assert len(started) == 1
             run_id = started[0].run_id
             instance.run_coordinator.cancel_run(run_id)
@@ -69,7 +70,7 @@ def test_terminating_a_run_cancels_its_remote_jobs(
 
             def run_ended() -> bool:
                 run = instance.get_run_by_id(run_id)
-                return run is not None and run.status == DagsterRunStatus.CANCELED
+                return run is not None and run.status == dg.DagsterRunStatus.CANCELED
 
             wait_for(run_ended, 60, "the run to end cancelled")
     finally:

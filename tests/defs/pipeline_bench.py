@@ -12,16 +12,16 @@ from typing import Any
 
 import dagster as dg
 import httpx
-from dagster._core.events import DagsterEventType
 
 from media_assets.cli.demo_library import render_recipes
+from media_assets.defs.media_pipeline import build_media_pipeline
 from media_assets.defs.partitions import register_sources
-from media_assets.defs.pipeline import media_pipeline
 from media_assets.defs.resources import IttybitResource
 from media_assets.defs.sensors import RANGE_END_TAG, RANGE_START_TAG
 from media_assets.local_ittybit.server import RunningService
 from media_assets.sources import discover
 
+MEDIA_PIPELINE = build_media_pipeline(files_per_run=25)
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
 # file name -> ffmpeg arguments between the binary and the output path
@@ -99,7 +99,7 @@ class PipelineBench:
         self, key: str, selection: Sequence[str] | None = None
     ) -> dg.ExecuteInProcessResult:
         return dg.materialize(
-            [media_pipeline],
+            [MEDIA_PIPELINE],
             instance=self.instance,
             partition_key=key,
             selection=list(selection) if selection is not None else None,
@@ -109,7 +109,7 @@ class PipelineBench:
 
     def materialize_range(self, first: str, last: str) -> dg.ExecuteInProcessResult:
         return dg.materialize(
-            [media_pipeline],
+            [MEDIA_PIPELINE],
             instance=self.instance,
             tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
             resources={"ittybit": self.resource},
@@ -162,7 +162,7 @@ class PipelineBench:
 
     def step_failure_description(self, run_id: str) -> str:
         """The ``Failure`` description the pipeline step ended with."""
-        failures = self.instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE)
+        failures = self.instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
         assert len(failures) == 1, failures
         event = failures[0].dagster_event
         assert event is not None

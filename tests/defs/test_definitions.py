@@ -1,13 +1,14 @@
 """The code location loads and has the shape the brief decided on."""
 
 import dagster as dg
-from dagster._core.definitions.backfill_policy import BackfillPolicyType
 
 from media_assets.definitions import defs
+from media_assets.defs.definitions import build_definitions
 from media_assets.defs.partitions import MEDIA_FILES
-from media_assets.defs.pipeline import media_pipeline
+from media_assets.settings import load_settings
 
 STAGES = ("ingested", "thumbnail", "audio", "transcoded")
+media_pipeline = defs.get_assets_def("ingested")
 
 
 def test_definitions_validate_loadable() -> None:
@@ -49,9 +50,16 @@ def test_pipeline_backfills_in_ranged_runs() -> None:
     """Backfills are chunked into ranged runs of several files (multi_run, more than one)."""
     policy = media_pipeline.backfill_policy
     assert policy is not None
-    assert policy.policy_type == BackfillPolicyType.MULTI_RUN
     assert policy.max_partitions_per_run is not None
     assert policy.max_partitions_per_run > 1
+
+
+def test_run_size_follows_the_settings() -> None:
+    """The backfill policy's run size is the loading process's files_per_run setting."""
+    settings = load_settings().model_copy(update={"files_per_run": 7})
+    pipeline = build_definitions(settings).get_assets_def("ingested")
+    assert pipeline.backfill_policy is not None
+    assert pipeline.backfill_policy.max_partitions_per_run == 7
 
 
 def test_runs_use_the_in_process_executor() -> None:

@@ -18,15 +18,15 @@ from pipeline_bench import (
     BROKEN_FILES,
     CORPUS,
     GOOD_FILES,
+    MEDIA_PIPELINE,
     PipelineBench,
     metadata_values,
 )
 
-from media_assets.defs.manifest import batch_manifest
-from media_assets.defs.pipeline import media_pipeline
+from media_assets.defs.batch_manifest import batch_manifest
 from media_assets.local_ittybit.media import probe_file
 from media_assets.manifest.queries import read_results, read_summary
-from media_assets.settings import manifest_path
+from media_assets.settings import load_settings
 
 STAGES = ("ingested", "thumbnail", "audio", "transcoded")
 COMMON_FIELDS = ("job_id", "output_url", "kind", "format", "filesize", "processing_ms", "attempts")
@@ -174,7 +174,7 @@ def test_ranged_run_materializes_exactly_the_good_partitions(bench: PipelineBenc
         statuses = {metadata_values(event)["status"] for event in events}
         assert statuses <= {"succeeded", "not_applicable"}, stage
     # Dagster's own per-partition status: the good ones materialized, the broken ones failed.
-    partitions_def = media_pipeline.partitions_def
+    partitions_def = MEDIA_PIPELINE.partitions_def
     assert partitions_def is not None
     status = get_and_update_asset_status_cache_value(
         bench.instance, dg.AssetKey("ingested"), partitions_def
@@ -359,7 +359,7 @@ def test_manifest_rows_match_the_event_log(bench: PipelineBench) -> None:
     manifest_run = dg.materialize([batch_manifest], instance=bench.instance)
     assert manifest_run.success
 
-    path = manifest_path()
+    path = load_settings().manifest_path
     assert path == bench.home / "manifest.duckdb"
     rows = read_results(path)
     assert len(rows) == len(keys) * len(STAGES)

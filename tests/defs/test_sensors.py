@@ -16,6 +16,7 @@ from media_assets.defs.sensors import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     UploadsCursor,
+    build_new_uploads_sensor,
     new_uploads,
 )
 from media_assets.registry import SourceRegistry
@@ -236,7 +237,7 @@ def stub_pipeline(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeR
 
 def test_requests_resolve_against_definitions(watcher: Watcher) -> None:
     """Dagster's own tick evaluation accepts the ranged requests for the pipeline assets."""
-    defs = dg.Definitions(assets=[stub_pipeline], sensors=[new_uploads])
+    defs = dg.Definitions(assets=[stub_pipeline], sensors=[build_new_uploads_sensor(running=False)])
     sensor = defs.resolve_sensor_def("new_uploads")
     for index in range(3):
         watcher.drop(f"clip_{index}.mp4")

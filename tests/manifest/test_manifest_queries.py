@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 from media_assets.manifest.queries import query, read_results, read_summary, render
-from media_assets.manifest.records import MediaResult, ResultStatus, Stage
 from media_assets.manifest.writer import write_manifest
+from media_assets.results import MediaResult, ResultStatus, Stage
 
 
 @pytest.fixture

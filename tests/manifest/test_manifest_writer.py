@@ -9,8 +9,9 @@ import duckdb
 import pytest
 
 from media_assets.manifest import schema, writer
-from media_assets.manifest.records import MANIFEST_COLUMNS, MediaResult, ResultStatus, Stage
+from media_assets.manifest.schema import MANIFEST_COLUMNS
 from media_assets.manifest.writer import write_manifest
+from media_assets.results import MediaResult, ResultStatus, Stage
 
 STAGES = list(Stage)
 

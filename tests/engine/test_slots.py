@@ -5,7 +5,7 @@ import multiprocessing
 import time
 from pathlib import Path
 
-from media_assets.pipeline.slots import JobSlots, LockFileSlots, PrioritySlots
+from media_assets.engine.slots import JobSlots, LockFileSlots, PrioritySlots
 
 
 def test_priority_slots_serve_lower_priority_first() -> None:

@@ -15,17 +15,15 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from media_assets.defs.history import prior_results
+from media_assets.defs.latest_results import prior_results
+from media_assets.defs.loop_thread import LoopThread
 from media_assets.defs.partitions import media_files
 from media_assets.defs.resources import IttybitResource, SourceUnreachable, machine_slots_for
-from media_assets.defs.stepping import LoopThread
+from media_assets.engine.batch import BatchOutcome, run_batch
+from media_assets.engine.chain import ChainSettings, FileTask, StageReport
 from media_assets.ittybit.retry import RetryEvent
-from media_assets.manifest.records import MediaResult, ResultStatus, Stage
-from media_assets.pipeline.batch import BatchOutcome, run_batch
-from media_assets.pipeline.chain import ChainSettings, FileTask, StageReport
-from media_assets.pipeline.stages import ALL_STAGES
 from media_assets.registry import SourceRegistry
-from media_assets.settings import files_per_run
+from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 from media_assets.sources import SourceFile
 
 PIPELINE_GROUP = "media"
@@ -76,13 +74,21 @@ def _spec(stage: Stage) -> dg.AssetSpec:
     )
 
 
-@dg.multi_asset(
-    name="media_pipeline",
-    specs=[_spec(stage) for stage in ALL_STAGES],
-    partitions_def=media_files,
-    can_subset=True,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=files_per_run()),
-)
+def build_media_pipeline(*, files_per_run: int) -> dg.AssetsDefinition:
+    """The pipeline multi-asset; a backfill runs it in ranged runs of ``files_per_run`` files.
+
+    Dagster reads a backfill policy when the code location loads, so it comes from the loading
+    process's settings (``media-assets run`` starts its daemon with the size it chose).
+    """
+    return dg.multi_asset(
+        name="media_pipeline",
+        specs=[_spec(stage) for stage in ALL_STAGES],
+        partitions_def=media_files,
+        can_subset=True,
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=files_per_run),
+    )(media_pipeline)
+
+
 def media_pipeline(
     context: dg.AssetExecutionContext, config: PipelineConfig, ittybit: IttybitResource
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:

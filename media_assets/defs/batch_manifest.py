@@ -9,14 +9,13 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from media_assets.defs.history import latest_metadata, media_result
+from media_assets.defs.latest_results import latest_results
 from media_assets.defs.partitions import MEDIA_FILES
 from media_assets.manifest.queries import read_summary
-from media_assets.manifest.records import MediaResult, ResultStatus
 from media_assets.manifest.writer import write_manifest
-from media_assets.pipeline.stages import ALL_STAGES
 from media_assets.registry import SourceRegistry
-from media_assets.settings import manifest_path
+from media_assets.results import ALL_STAGES, MediaResult, ResultStatus
+from media_assets.settings import load_settings
 
 MANIFEST_POOL = "duckdb_writer"
 
@@ -26,9 +25,9 @@ def collect_results(instance: dg.DagsterInstance) -> Iterator[MediaResult]:
     keys = instance.get_dynamic_partitions(MEDIA_FILES)
     sources = SourceRegistry.default().get_many(keys)
     for stage in ALL_STAGES:
-        recorded = latest_metadata(instance, stage)
+        recorded = latest_results(instance, stage)
         for key in keys:
-            result = media_result(recorded[key]) if key in recorded else None
+            result = recorded.get(key)
             if result is None:
                 result = MediaResult(
                     partition_key=key,
@@ -48,7 +47,7 @@ def collect_results(instance: dg.DagsterInstance) -> Iterator[MediaResult]:
 )
 def batch_manifest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Per-file results and totals of the whole library, as a DuckDB file you can query."""
-    path = manifest_path()
+    path = load_settings().manifest_path
     written = write_manifest(path, collect_results(context.instance))
     summary = read_summary(path)
     columns = [dg.TableColumn(name, "string" if name == "stage" else "int") for name in summary[0]]

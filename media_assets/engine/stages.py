@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from media_assets.ittybit.models import File, JobKind
-from media_assets.manifest.records import Stage
-
-DOWNSTREAM: tuple[Stage, ...] = (Stage.THUMBNAIL, Stage.AUDIO, Stage.TRANSCODED)
-ALL_STAGES: tuple[Stage, ...] = (Stage.INGESTED, *DOWNSTREAM)
+from media_assets.results import Stage
 
 # Per stage: the job kind and default options.
 DEFAULT_OPTIONS: Mapping[Stage, Mapping[str, Any]] = {

@@ -11,10 +11,10 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from media_assets.engine.chain import ChainSettings, FileChain, FileTask, ReportSink
+from media_assets.engine.slots import JobSlots, LockFileSlots
 from media_assets.ittybit import IttybitClient
-from media_assets.manifest.records import MediaResult
-from media_assets.pipeline.chain import ChainSettings, FileChain, FileTask, ReportSink
-from media_assets.pipeline.slots import JobSlots, LockFileSlots
+from media_assets.results import MediaResult
 
 
 @dataclass

@@ -2,9 +2,9 @@
 
 import pytest
 
+from media_assets.engine.stages import MediaFacts, not_applicable_reason, stage_job
 from media_assets.ittybit import File, JobKind
-from media_assets.manifest.records import Stage
-from media_assets.pipeline.stages import MediaFacts, not_applicable_reason, stage_job
+from media_assets.results import Stage
 
 VIDEO = MediaFacts(kind="video", has_audio=True, has_video=True)
 SILENT = MediaFacts(kind="video", has_audio=False, has_video=True)

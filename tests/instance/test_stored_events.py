@@ -5,9 +5,9 @@ from typing import Any
 import dagster as dg
 from pipeline_bench import metadata_values
 
-from media_assets.defs.history import latest_metadata
-from media_assets.defs.stored_events import partition_and_metadata, read_stored_metadata
-from media_assets.manifest.records import Stage
+from media_assets.defs.latest_results import latest_metadata
+from media_assets.instance.stored_events import partition_and_metadata, read_stored_metadata
+from media_assets.results import Stage
 
 EVERY_KIND: dict[str, Any] = {
     "text": "succeeded",

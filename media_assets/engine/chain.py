@@ -13,6 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from media_assets.engine.slots import JobSlots
+from media_assets.engine.stages import (
+    MediaFacts,
+    StageJob,
+    not_applicable_reason,
+    stage_job,
+)
 from media_assets.ittybit import (
     DeadlineExceeded,
     IttybitClient,
@@ -22,15 +29,7 @@ from media_assets.ittybit import (
     TaskFailed,
     idempotency_key,
 )
-from media_assets.manifest.records import MediaResult, ResultStatus, Stage
-from media_assets.pipeline.slots import JobSlots
-from media_assets.pipeline.stages import (
-    DOWNSTREAM,
-    MediaFacts,
-    StageJob,
-    not_applicable_reason,
-    stage_job,
-)
+from media_assets.results import DOWNSTREAM, MediaResult, ResultStatus, Stage
 
 # Downstream stages first: finishing files already ingested beats starting new ones.
 _PRIORITY = {Stage.INGESTED: 1, Stage.THUMBNAIL: 0, Stage.AUDIO: 0, Stage.TRANSCODED: 0}

@@ -1,8 +1,8 @@
-"""One row of the manifest: the result of one stage for one file.
+"""The words every room shares: the four stages, a result's status, one stage's result for one file.
 
-The pipeline logs these as materialization (or failure observation) metadata, the manifest asset
-reads them back from the event log and writes them to DuckDB. Plain Python values only, so this
-module knows nothing of Dagster or DuckDB.
+The engine produces ``MediaResult``s, the Dagster definitions record them as materialization (or
+failure observation) metadata, and the manifest projects them into DuckDB. Plain Python values
+only, so everything can depend on this module and it depends on nothing of the product.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ class Stage(StrEnum):
     THUMBNAIL = "thumbnail"
     AUDIO = "audio"
     TRANSCODED = "transcoded"
+
+
+# In pipeline order: ingested first, then the three made from it.
+ALL_STAGES: tuple[Stage, ...] = tuple(Stage)
+DOWNSTREAM: tuple[Stage, ...] = (Stage.THUMBNAIL, Stage.AUDIO, Stage.TRANSCODED)
 
 
 class ResultStatus(StrEnum):
@@ -67,5 +72,4 @@ class MediaResult:
         return cls(**kwargs)
 
 
-MANIFEST_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(MediaResult))
-_FIELD_NAMES = frozenset(MANIFEST_COLUMNS)
+_FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(MediaResult))

@@ -1,0 +1,96 @@
+"""Asset backfills created and closed the way the UI and the daemon do, without a webserver.
+
+Dagster has no public API for creating an asset backfill outside GraphQL (which needs a running
+webserver), nor for running one backfill-daemon iteration. ``media-assets run`` needs both: it
+creates the same backfill object the UI creates (so it shows on the UI's backfill page and the
+daemon chunks it by the pipeline's backfill policy), and it closes the backfill it watched when it
+stops the daemon it started.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES, PartitionBackfill
+from dagster._core.utils import make_new_backfill_id
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import ModuleTarget
+from dagster._daemon.backfill import execute_backfill_iteration
+
+
+@dataclass(frozen=True)
+class BackfillState:
+    """A backfill's status (Dagster's word for it, e.g. ``REQUESTED``) and whether it has ended."""
+
+    status: str
+    ended: bool
+
+
+def launch_asset_backfill(
+    instance: dg.DagsterInstance,
+    asset_graph: Any,
+    keys: Sequence[str],
+    *,
+    asset_keys: Sequence[dg.AssetKey],
+    tags: Mapping[str, str],
+    run_config: Mapping[str, Any] | None,
+    title: str,
+) -> str:
+    """Create a backfill of ``asset_keys`` over the partitions ``keys``; returns its id."""
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id=make_new_backfill_id(),
+        asset_graph=asset_graph,
+        partition_names=list(keys),
+        asset_selection=list(asset_keys),
+        backfill_timestamp=time.time(),
+        tags=dict(tags),
+        dynamic_partitions_store=instance,
+        all_partitions=False,
+        title=title,
+        description=None,
+        run_config=dict(run_config) if run_config else None,
+    )
+    instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
+def backfill_state(instance: dg.DagsterInstance, backfill_id: str) -> BackfillState | None:
+    """The backfill's current state, or None if there is no such backfill."""
+    backfill = instance.get_backfill(backfill_id)
+    if backfill is None:
+        return None
+    return BackfillState(
+        status=backfill.status.value, ended=backfill.status in BULK_ACTION_TERMINAL_STATUSES
+    )
+
+
+def close_backfills(
+    instance: dg.DagsterInstance, backfill_id: str, *, code_location_module: str
+) -> BackfillState | None:
+    """Run one backfill-daemon iteration in this process, so finished backfills get closed.
+
+    The daemon records a backfill's outcome only at its next iteration (every 30 s, fixed in
+    Dagster); a command that stops the daemon it started as soon as every file is done would leave
+    the backfill "in progress" in the UI. Call it only when no daemon serves the instance.
+    Returns the state of ``backfill_id`` afterwards.
+    """
+    state = backfill_state(instance, backfill_id)
+    if state is None or state.ended:
+        return state
+    target = ModuleTarget(
+        module_name=code_location_module,
+        attribute=None,
+        working_directory=None,
+        location_name=None,
+    )
+    logger = logging.getLogger("media_assets.backfill")
+    with WorkspaceProcessContext(instance, target, code_server_log_level="warning") as context:
+        for error in execute_backfill_iteration(context, logger):
+            if error is not None:
+                logger.warning("closing backfills: %s", error.to_string())
+    return backfill_state(instance, backfill_id)
