@@ -11,7 +11,7 @@ Source forms:
   files are ignored (see ``is_ignored_name``); symlinked files are followed, symlinked folders are
   not (they could loop).
 - a ``*.jsonl`` file, one object per line, either ``{"url": ..., "options": {...}}`` with options
-  per stage (``{"thumbnail": {...}, "transcoded": {...}}``) or the cloud-tasks seed's
+  per stage (``{"thumbnail": {...}, "transcoded": {...}}``) or the batch-manifest style
   ``{"path": ..., "kind": "video", "options": {...}}`` whose flat options configure the stage for
   that kind (video → transcoded, audio → audio, image → thumbnail). ``url``/``path`` may be a URL or
   a local path, relative paths resolving against the JSONL's folder. Blank lines and ``#`` comments
@@ -44,7 +44,7 @@ from urllib.parse import quote_from_bytes, unquote, urlsplit
 from media_assets.results import Stage
 
 STAGES: tuple[str, ...] = tuple(stage.value for stage in Stage)
-# The stage a seed-style flat "options" object configures, by the entry's "kind".
+# The stage a flat "options" object (the batch-manifest style) configures, by the entry's "kind".
 STAGE_FOR_KIND: dict[str, str] = {
     "video": Stage.TRANSCODED.value,
     "audio": Stage.AUDIO.value,

@@ -130,8 +130,8 @@ def _run_config(options: RunOptions) -> dict[str, object] | None:
 def files_per_run_for(files: int) -> int:
     """Files per ranged run of a library of ``files`` files.
 
-    Starting a run costs ~2.5 CPU-s (a process importing Dagster and the definitions), so runs
-    are large. Up to 1,500 files the library is split over the backfill's run slots
+    Starting a run costs seconds of CPU (a process importing Dagster and the definitions), so
+    runs are large. Up to 1,500 files the library is split over the backfill's run slots
     (``BACKFILL_RUN_SLOTS``), at least 25 files a run: every run starts at once and none waits for
     another to end, so no slot idles while runs end together. Bigger libraries get runs of 250
     files, growing past 50,000 files so there are at most ~200 runs, up to 1,000 files each.

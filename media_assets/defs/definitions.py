@@ -16,6 +16,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[build_media_pipeline(files_per_run=settings.files_per_run), batch_manifest],
         sensors=[build_new_uploads_sensor(running=settings.sensor_running)],
         resources={"ittybit": ittybit_resource(settings)},
-        # One process per run, steps in it: a run per file costs 4x less than multiprocess.
+        # One process per run, steps in it: far cheaper per run than a process per step.
         executor=dg.in_process_executor,
     )

@@ -1,6 +1,6 @@
 """The four stages, their default Ittybit jobs, and which of them apply to which media.
 
-Defaults follow BRIEF's table: the ingested mezzanine is a high-quality mp4, and the three
+Defaults: the ingested mezzanine is a high-quality mp4, and the three
 deliverables are made from it. Audio-only and image sources get an ingested file of their own
 kind, and the stages that cannot apply are recorded as not applicable, never as failures.
 """

@@ -1,1 +1,19 @@
-"""The Dagster instance of media_assets: its ``dagster.yaml`` template and its event log storage."""
+"""How media_assets sits on Dagster's instance, and the only place that uses Dagster internals.
+
+Everything else in the product uses Dagster's public API; a Dagster upgrade that moves an
+internal touches this folder only. Each private use, and why it has no public form:
+
+- ``storage.py``: ``OpenSqliteEventLogStorage`` subclasses Dagster's SQLite event log storage to
+  keep its connections open (Dagster opens a new engine and connection per access). Storage
+  classes are configured by module and class name in ``dagster.yaml``; there is no public base.
+- ``stored_events.py``: reads stored event rows (``SqlEventLogStorageTable``) and parses their
+  JSON for the manifest, several times faster than Dagster's record API on a large library; any
+  row it does not understand is read through the public API instead.
+- ``backfills.py``: creates an asset backfill (``PartitionBackfill``) as the UI does, and runs one
+  backfill-daemon iteration to close it; outside GraphQL (which needs a running webserver) there
+  is no public way to do either.
+- ``daemon.py``: the module behind the ``dagster-daemon`` console script, only where the script is
+  missing.
+
+``config.py`` (the home's ``dagster.yaml``) uses no internals.
+"""

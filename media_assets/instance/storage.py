@@ -1,11 +1,11 @@
 """SQLite event log storage that keeps its connections open.
 
 Dagster's ``SqliteEventLogStorage`` builds a new SQLAlchemy engine, opens a new SQLite connection
-and compiles every statement afresh for each access: about 4 ms of CPU per stored event, twice
-per asset event (run shard and index shard). A library run stores eight asset events per file
-(four planned by the daemon, four materialized by the run), so that cost was most of the
-orchestration CPU. This storage is the same files, schema and locking, with one engine and one
-open connection per shard, so a stored event costs about 1 ms.
+and compiles every statement afresh for each access, twice per asset event (run shard and index
+shard). A library run stores eight asset events per file (four planned by the daemon, four
+materialized by the run), so that cost was most of the orchestration CPU (the README's
+Performance section has the figures). This storage is the same files, schema and locking, with
+one engine and one open connection per shard.
 
 Every access still goes through the storage's lock and its own transaction, so an open connection
 holds no SQLite lock between accesses and other processes see each commit at once. Connections of

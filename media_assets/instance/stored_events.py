@@ -1,9 +1,9 @@
 """Reading the metadata of stored asset events without rebuilding Dagster's event objects.
 
 The manifest reads the latest event of every (stage, file): 200,000 events for a 50,000-file
-library. Dagster's deserialization builds an ``EventLogEntry`` with its nested records for each,
-about 0.3 ms apiece; parsing the stored JSON (with orjson, ~1.7x faster than ``json`` on these
-4-5 kB events) and taking just the partition and metadata is several times faster.
+library. Dagster's deserialization builds an ``EventLogEntry`` with its nested records for each;
+parsing the stored JSON (with orjson) and taking just the partition and metadata is several times
+faster (``bench/scale.py`` measures it).
 
 The stored form is Dagster's backward-compatible serialization (``metadata_entries`` of
 ``*MetadataEntryData``), which Dagster must keep reading from old databases. Anything this reader

@@ -11,7 +11,7 @@ The manifest is a plain DuckDB file, so any DuckDB client can query it, e.g.
     -- Completion rate per stage and overall
     SELECT stage, done, total, percent FROM completion_rate;
 
-    -- Status breakdown with percentages (the cloud-tasks seed's progress query)
+    -- Status breakdown with percentages
     SELECT status, count(*) AS total,
            round(count(*) * 100.0 / sum(count(*)) OVER (), 1) AS pct
     FROM media_results GROUP BY status ORDER BY total DESC;
