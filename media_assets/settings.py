@@ -13,6 +13,8 @@ environment on every call, so long-lived processes and tests see changes to it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +32,52 @@ DAGSTER_HOME_ENV = "DAGSTER_HOME"
 HOSTED_BASE_URL = "https://api.ittybit.com"
 LOCAL_BASE_URL = "http://127.0.0.1:8787"
 DEFAULT_RUN_IN_FLIGHT = 16
+# How long each stage may take, retries of transient errors included, before it is given up.
+DEFAULT_DEADLINES: dict[str, float] = {
+    "ingested": 3600.0,
+    "thumbnail": 600.0,
+    "audio": 1800.0,
+    "transcoded": 3600.0,
+}
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text``: a number with an optional unit (``90``, ``90s``, ``15m``, ``2h``)."""
+    raw = text.strip().lower()
+    for unit in ("ms", "s", "m", "h"):
+        if raw.endswith(unit):
+            number, scale = raw[: -len(unit)], _DURATION_UNITS[unit]
+            break
+    else:
+        number, scale = raw, 1.0
+    try:
+        seconds = float(number) * scale
+    except ValueError:
+        raise ValueError(f"expected a duration like 90s, 15m or 2h, got {text!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"a duration must be positive, got {text!r}")
+    return seconds
+
+
+def parse_deadlines(text: str) -> dict[str, float]:
+    """``STAGE=DURATION`` pairs separated by commas; ``all=DURATION`` sets every stage."""
+    deadlines: dict[str, float] = {}
+    for pair in text.split(","):
+        if not pair.strip():
+            continue
+        stage, sep, duration = pair.partition("=")
+        stage = stage.strip().lower()
+        if not sep:
+            raise ValueError(f"expected STAGE=DURATION, got {pair.strip()!r}")
+        if stage == "all":
+            deadlines.update(dict.fromkeys(DEFAULT_DEADLINES, parse_duration(duration)))
+        elif stage in DEFAULT_DEADLINES:
+            deadlines[stage] = parse_duration(duration)
+        else:
+            known = ", ".join([*DEFAULT_DEADLINES, "all"])
+            raise ValueError(f"unknown stage {stage!r} (expected one of {known})")
+    return deadlines
 
 
 class Settings(BaseSettings):
@@ -77,6 +125,19 @@ class Settings(BaseSettings):
     max_in_flight: int | None = Field(
         default=None, ge=1, description="remote jobs in flight across every run on this machine"
     )
+    requests_per_second: float | None = Field(
+        default=None, gt=0, description="ceiling on Ittybit API requests per second, per process"
+    )
+    deadlines: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=dict,
+        description="per-stage deadlines, 'stage=duration,...' (e.g. 'ingested=30m,all=2h')",
+    )
+    settle_seconds: float = Field(
+        default=2.0, ge=0, description="how long a local file must stay unchanged to be taken"
+    )
+    settle_timeout_seconds: float = Field(
+        default=60.0, ge=0, description="how long `run` waits for files still being written"
+    )
 
     @field_validator("public_url_map", mode="before")
     @classmethod
@@ -94,6 +155,16 @@ class Settings(BaseSettings):
                 )
             pairs[folder.strip()] = base.strip()
         return pairs
+
+    @field_validator("deadlines", mode="before")
+    @classmethod
+    def _parse_deadlines(cls, value: Any) -> Any:
+        return parse_deadlines(value) if isinstance(value, str) else value
+
+    @property
+    def stage_deadlines(self) -> dict[str, float]:
+        """Every stage's deadline in seconds: the defaults with the configured ones on top."""
+        return {**DEFAULT_DEADLINES, **self.deadlines}
 
     @field_validator(
         "ittybit_api_key", "ittybit_base_url", "watch_dir", "dagster_home", mode="before"
@@ -189,6 +260,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             continue
         if isinstance(value, SecretStr):
             text = value.get_secret_value()
+        elif isinstance(value, dict) and field == "deadlines":
+            text = ",".join(f"{stage}={seconds!r}s" for stage, seconds in value.items())
         elif isinstance(value, dict):
             text = ";".join(f"{folder}={base}" for folder, base in value.items())
         elif isinstance(value, bool):
@@ -197,6 +270,26 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             text = str(value)
         env[env_name(field)] = text
     return env
+
+
+def work_identity(settings: Settings) -> tuple[str, str]:
+    """A fingerprint of the settings that decide where work goes, and the same in words.
+
+    Two processes with the same identity send the same jobs to the same place, so one may run
+    the other's work (a daemon started by one command serving another).
+    """
+    key = settings.ittybit_api_key.get_secret_value() if settings.ittybit_api_key else ""
+    parts = {
+        "home": str(settings.home_dir),
+        "base_url": settings.effective_base_url,
+        "api_key": hashlib.sha256(key.encode()).hexdigest()[:16] if key else "",
+        "public_url_map": settings.public_url_map,
+    }
+    fingerprint = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+    summary = f"{env_name('ittybit_base_url')}={settings.effective_base_url}" + (
+        ", with an Ittybit key" if key else ""
+    )
+    return fingerprint, summary
 
 
 def child_environment(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,8 +145,12 @@ def watch(
     *,
     interval: float = 1.0,
     stream: Any = sys.stderr,
+    on_poll: Callable[[], None] | None = None,
 ) -> Progress:
-    """Show a progress line until every file has a result or the backfill ends."""
+    """Show a progress line until every file has a result or the backfill ends.
+
+    ``on_poll`` is called at every look (the command checks that its daemon still serves).
+    """
     started = time.monotonic()
     reader = ProgressReader(instance, backfill_id, set(keys), stages, after_storage_id)
     interactive = bool(getattr(stream, "isatty", lambda: False)())
@@ -154,6 +158,8 @@ def watch(
     last_print = 0.0
     while True:
         polled = time.monotonic()
+        if on_poll is not None:
+            on_poll()
         progress = reader.read()
         cost = time.monotonic() - polled
         line = render_progress(progress, time.monotonic() - started)
@@ -172,3 +178,17 @@ def watch(
             return progress
         # Reading progress of a huge library is not free: never spend more than ~20% on it.
         time.sleep(max(interval, 4 * cost))
+
+
+def wait_for_runs_to_end(
+    instance: dg.DagsterInstance, run_ids: Sequence[str], *, timeout_s: float
+) -> bool:
+    """Wait until every run has ended (bounded by ``timeout_s``); whether they all did."""
+    deadline = time.monotonic() + timeout_s
+    pending = set(run_ids)
+    while pending and time.monotonic() < deadline:
+        records = instance.get_runs(filters=dg.RunsFilter(run_ids=list(pending)))
+        pending = {run.run_id for run in records if not run.is_finished}
+        if pending:
+            time.sleep(0.5)
+    return not pending

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from media_assets.cli.backfill import latest_storage_id, launch_backfill, watch
+from media_assets.cli.backfill import (
+    latest_storage_id,
+    launch_backfill,
+    wait_for_runs_to_end,
+    watch,
+)
 from media_assets.cli.home import open_instance
 from media_assets.cli.report import build_manifest, print_summary
 from media_assets.cli.services import dagster_daemon, ittybit_service
+from media_assets.cli.settle import settle_files
 from media_assets.defs.definitions import build_definitions
 from media_assets.defs.latest_results import unfinished_keys
 from media_assets.defs.partitions import MEDIA_FILES, register_sources
-from media_assets.instance.backfills import close_backfills
+from media_assets.instance.backfills import cancel_backfill, close_backfills
 from media_assets.registry import SourceRegistry
 from media_assets.results import ALL_STAGES
 from media_assets.settings import CODE_LOCATION_MODULE, Settings
@@ -34,51 +40,92 @@ class RunOptions:
     files_per_run: int | None = None
     failed_only: bool = False
     force: bool = False
-    engine: str = "ffmpeg"
+    engine: str | None = None  # of a local service this command starts; None = the default
+    deadlines: Mapping[str, float] = field(default_factory=dict)
 
 
+COMMAND = "media-assets run"
 # Backfill runs the run queue starts at once: the dagster/backfill tag limit in dagster.yaml.
 BACKFILL_RUN_SLOTS = 3
+# How long started runs get to cancel their remote jobs when the command is interrupted.
+CANCEL_WAIT_S = 60.0
 
 
 def run_library(options: RunOptions, settings: Settings) -> int:
-    """Register ``options.sources``, process them, build the manifest; return the exit code."""
+    """Register ``options.sources``, process them, build the manifest; return the exit code.
+
+    The exit code speaks of exactly the files given: 0 when each ended succeeded, cached or not
+    applicable, 1 otherwise (failed, cancelled, still pending, unreadable or still being
+    written), 2 when nothing could start (no files, a configuration that cannot work).
+    """
     files, errors = discover(options.sources)
+    if not files and not errors:
+        print("error: no source files found in what was given", file=sys.stderr)
+        return EXIT_USAGE
+    settled = settle_files(
+        files, quiet_s=settings.settle_seconds, timeout_s=settings.settle_timeout_seconds
+    )
+    files, errors = settled.files, [*errors, *settled.still_written]
     for error in errors:
         print(f"error: {error.source}: {error.reason}", file=sys.stderr)
     if not files:
-        print("error: no source files found in what was given", file=sys.stderr)
-        return EXIT_USAGE
+        print("error: none of the sources can be processed", file=sys.stderr)
+        return EXIT_USAGE if not settled.still_written else EXIT_SOME_FAILED
     settings = _sized_for(settings, options, len(files))
-    with open_instance(settings) as instance:
+    with (
+        open_instance(settings) as instance,
+        ittybit_service(
+            settings, allow_roots=_allowed_roots(files), engine=options.engine
+        ) as settings,
+        dagster_daemon(
+            instance, settings, log_path=settings.logs_dir / "daemon.log", command=COMMAND
+        ) as daemon,
+    ):
         registry = SourceRegistry(settings.sources_db_path)
-        register_sources(instance, files, registry=registry)
-        keys = [file.key for file in files]
+        added = register_sources(instance, files, registry=registry)
+        given = keys = [file.key for file in files]
         if options.failed_only:
-            keys = unfinished_keys(instance, keys)
+            keys = unfinished_keys(instance, given)
             if not keys:
                 print("nothing failed: no file to re-run")
-                return _finish(instance, settings, errors)
-        print(f"{len(keys)} file(s) registered as partitions of media_files")
-        roots = _allowed_roots(files)
-        with ittybit_service(settings, allow_roots=roots, engine=options.engine) as settings:
-            cursor = latest_storage_id(instance)
-            backfill_id = launch_backfill(
-                instance,
-                build_definitions(settings).resolve_asset_graph(),
-                _covering_range(instance, keys) if options.failed_only else keys,
-                stages=ALL_STAGES,
-                run_config=_run_config(options),
-                title=f"media-assets run ({len(keys)} files)",
-            )
-            print(f"backfill {backfill_id} launched; runs go through the Dagster run queue")
-            log_path = settings.logs_dir / "daemon.log"
-            with dagster_daemon(instance, settings, log_path=log_path) as started:
-                watch(instance, backfill_id, keys, ALL_STAGES, cursor)
-            if started:
-                _close_backfill(instance, backfill_id)
-            build_manifest(instance)
-        return _finish(instance, settings, errors)
+                return _finish(instance, settings, given, errors)
+        print(f"{len(keys)} file(s) to process ({len(added)} newly registered)")
+        cursor = latest_storage_id(instance)
+        backfill_id = launch_backfill(
+            instance,
+            build_definitions(settings).resolve_asset_graph(),
+            _covering_range(instance, keys) if options.failed_only else keys,
+            stages=ALL_STAGES,
+            run_config=_run_config(options),
+            title=f"media-assets run ({len(keys)} files)",
+        )
+        print(f"backfill {backfill_id} launched; runs go through the Dagster run queue")
+        try:
+            watch(instance, backfill_id, keys, ALL_STAGES, cursor, on_poll=daemon.check)
+        except BaseException:
+            _cancel(instance, backfill_id)
+            raise
+        closes_backfill = daemon.started
+    if closes_backfill:
+        _close_backfill(instance, backfill_id)
+    with open_instance(settings) as instance:
+        build_manifest(instance)
+        return _finish(instance, settings, given, errors, backfill_id=backfill_id)
+
+
+def _cancel(instance: dg.DagsterInstance, backfill_id: str) -> None:
+    """Interrupted: launch nothing more and let started runs cancel their remote jobs."""
+    print(f"\ncancelling backfill {backfill_id}", file=sys.stderr)
+    try:
+        run_ids = cancel_backfill(instance, backfill_id)
+        wait_for_runs_to_end(instance, run_ids, timeout_s=CANCEL_WAIT_S)
+    except Exception as error:  # the daemon is stopped next either way
+        print(f"warning: could not cancel backfill {backfill_id}: {error}", file=sys.stderr)
+    else:
+        print(
+            "cancelled; run the same command again to resume: finished stages are reused",
+            file=sys.stderr,
+        )
 
 
 def _sized_for(settings: Settings, options: RunOptions, files: int) -> Settings:
@@ -110,15 +157,26 @@ def _close_backfill(instance: dg.DagsterInstance, backfill_id: str) -> None:
         )
 
 
-def _finish(instance: dg.DagsterInstance, settings: Settings, errors: Sequence[SourceError]) -> int:
-    failed = print_summary(instance, settings.manifest_path, source_errors=errors)
-    return EXIT_SOME_FAILED if failed or errors else EXIT_OK
+def _finish(
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    keys: Sequence[str],
+    errors: Sequence[SourceError],
+    *,
+    backfill_id: str | None = None,
+) -> int:
+    unfinished = print_summary(
+        instance, settings.manifest_path, keys, source_errors=errors, backfill_id=backfill_id
+    )
+    return EXIT_SOME_FAILED if unfinished or errors else EXIT_OK
 
 
 def _run_config(options: RunOptions) -> dict[str, object] | None:
     config: dict[str, object] = {}
     if options.force:
         config["force"] = True
+    if options.deadlines:
+        config["deadlines_s"] = dict(options.deadlines)
     if options.max_in_flight:
         # The machine-wide cap binds; each run may use all of it, so the slots a finishing run
         # frees are taken at once by the runs still going.

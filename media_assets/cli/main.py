@@ -6,20 +6,48 @@ Exit codes: 0 everything succeeded, 1 some files failed, 2 a usage or configurat
 from __future__ import annotations
 
 import argparse
-import subprocess
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from media_assets.cli.library import EXIT_OK, EXIT_USAGE, RunOptions, run_library
 from media_assets.settings import (
     CODE_LOCATION_MODULE,
     Settings,
-    child_environment,
     load_settings,
+    parse_deadlines,
 )
 
 _SERVE_HELP = "the local Ittybit-compatible service (see docs/local-service.md)"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def _deadline(text: str) -> dict[str, float]:
+    try:
+        return parse_deadlines(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,12 +64,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="register SOURCEs and backfill them through Dagster")
     run.add_argument("sources", nargs="+", metavar="SOURCE", help="folder, JSONL file or URL")
-    run.add_argument("--max-in-flight", type=int, help="remote jobs in flight, machine-wide")
-    run.add_argument("--files-per-run", type=int, help="files per ranged run of the backfill")
+    run.add_argument(
+        "--max-in-flight", type=_positive_int, help="remote jobs in flight, machine-wide"
+    )
+    run.add_argument(
+        "--requests-per-second",
+        type=_positive_float,
+        metavar="RPS",
+        help="ceiling on Ittybit API requests per second, per process",
+    )
+    run.add_argument(
+        "--deadline",
+        action="append",
+        default=[],
+        type=_deadline,
+        metavar="STAGE=DURATION",
+        help="give up a stage after DURATION (90s, 15m, 2h; STAGE 'all' for every stage)",
+    )
+    run.add_argument("--files-per-run", type=_positive_int, help="files per ranged run")
     run.add_argument("--failed-only", action="store_true", help="re-run failed files only")
     run.add_argument("--force", action="store_true", help="redo stages even when unchanged")
-    run.add_argument("--engine", choices=("ffmpeg", "simulate"), default="ffmpeg",
-                     help="engine of a local service this command starts")  # fmt: skip
+    run.add_argument(
+        "--engine",
+        choices=("ffmpeg", "simulate"),
+        default=None,
+        help="engine of a local service this command starts (default ffmpeg)",
+    )
 
     commands.add_parser("status", help="counts by stage and status, from the event log")
 
@@ -58,14 +106,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, so everything the command started is stopped."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return _dispatch(args, load_settings())
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except ValueError as error:  # settings, or sources that conflict with registered ones
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -73,9 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        if args.max_in_flight is not None and args.max_in_flight < 1:
-            print("error: --max-in-flight must be at least 1", file=sys.stderr)
-            return EXIT_USAGE
+        if args.requests_per_second is not None:
+            settings = settings.model_copy(update={"requests_per_second": args.requests_per_second})
+        deadlines = {**settings.deadlines}
+        for given in args.deadline:
+            deadlines.update(given)
         return run_library(
             RunOptions(
                 sources=args.sources,
@@ -84,6 +146,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 failed_only=args.failed_only,
                 force=args.force,
                 engine=args.engine,
+                deadlines=deadlines,
             ),
             settings,
         )
@@ -146,18 +209,20 @@ def _manifest(settings: Settings, fmt: str, *, summary: bool, rebuild: bool) -> 
 
 
 def _dev(settings: Settings, port: int) -> int:
-    from media_assets.cli.home import prepare_home
-    from media_assets.cli.services import ittybit_service
+    from media_assets.cli.home import open_instance
+    from media_assets.cli.services import ittybit_service, serve_dagster_dev
 
-    prepare_home(settings)
     inbox = settings.watch_path
     inbox.mkdir(parents=True, exist_ok=True)
     settings = settings.model_copy(update={"sensor_running": True})
-    with ittybit_service(settings, allow_roots=[inbox, Path.cwd()]) as settings:
+    with (
+        open_instance(settings) as instance,
+        ittybit_service(settings, allow_roots=[inbox, Path.cwd()]) as settings,
+    ):
         print(f"drop files into {inbox}; the new_uploads sensor picks them up")
         command = [sys.executable, "-m", "dagster", "dev", "-m", CODE_LOCATION_MODULE,
                    "-p", str(port)]  # fmt: skip
-        return subprocess.call(command, env=child_environment(settings))
+        return serve_dagster_dev(instance, settings, command)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
+import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -18,10 +17,22 @@ from urllib.parse import urlparse
 import dagster as dg
 import httpx
 
-from media_assets.instance.daemon import daemon_command
+from media_assets.cli.tether import Tethered
+from media_assets.instance.daemon import (
+    DaemonOwner,
+    clear_daemon_owner,
+    daemon_command,
+    daemon_owner,
+    record_daemon_owner,
+)
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService
-from media_assets.settings import CODE_LOCATION_MODULE, Settings, child_environment
+from media_assets.settings import (
+    CODE_LOCATION_MODULE,
+    Settings,
+    child_environment,
+    work_identity,
+)
 
 DAEMON_HEARTBEAT_FRESH_S = 75.0
 
@@ -40,7 +51,7 @@ def ittybit_service(
     settings: Settings,
     *,
     allow_roots: Sequence[Path],
-    engine: str = "ffmpeg",
+    engine: str | None = None,
     quiet: bool = False,
 ) -> Iterator[Settings]:
     """Yield ``settings`` pointing at the service to use: Ittybit with a key, else a local one.
@@ -60,7 +71,7 @@ def ittybit_service(
         host="127.0.0.1",
         port=urlparse(base_url).port or 8787,
         data_dir=settings.local_service_dir,
-        engine="ffmpeg" if engine == "ffmpeg" else "simulate",
+        engine="simulate" if engine == "simulate" else "ffmpeg",
         allow_roots=tuple(path.resolve() for path in allow_roots),
     )
     service = LocalService(config)
@@ -80,40 +91,128 @@ def daemon_running(instance: dg.DagsterInstance) -> bool:
     return beat is not None and time.time() - beat.timestamp < DAEMON_HEARTBEAT_FRESH_S
 
 
+class DaemonConflict(ValueError):
+    """A daemon serves this instance with settings that would send this command's work elsewhere."""
+
+
+class DaemonLost(RuntimeError):
+    """The daemon this command started stopped on its own."""
+
+
+class DaemonHandle:
+    """The daemon a command relies on: its own (tethered) or one it found serving."""
+
+    def __init__(
+        self, instance: dg.DagsterInstance, settings: Settings, *, log_path: Path, command: str
+    ) -> None:
+        self._instance = instance
+        self._settings = settings
+        self._log_path = log_path
+        self._command = command
+        self._tether: Tethered | None = None
+        self.fingerprint, self.summary = work_identity(settings)
+
+    @property
+    def started(self) -> bool:
+        return self._tether is not None
+
+    def attach(self) -> None:
+        """Use the daemon serving the instance if its settings match, else start one."""
+        if daemon_running(self._instance):
+            owner = daemon_owner(self._instance)
+            if owner is not None and owner.fingerprint != self.fingerprint:
+                raise DaemonConflict(
+                    f"a Dagster daemon started by `{owner.command}` (pid {owner.pid} on "
+                    f"{owner.host}) serves this instance with other settings ({owner.summary}); "
+                    f"this command has {self.summary}. Let it finish or stop it, or use the same "
+                    "settings"
+                )
+            return
+        self._start()
+
+    def check(self) -> None:
+        """Called while waiting: a daemon that went away is replaced, or reported if it was ours."""
+        if self._tether is not None:
+            if self._tether.poll() is not None:
+                raise DaemonLost(f"the Dagster daemon stopped unexpectedly; see {self._log_path}")
+            return
+        if not daemon_running(self._instance):
+            # The command that kept the daemon we used has finished and stopped it.
+            self._start()
+
+    def _start(self) -> None:
+        self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._log_path.open("ab") as log:
+            self._tether = Tethered(
+                daemon_command(CODE_LOCATION_MODULE), env=child_environment(self._settings), log=log
+            )
+        record_daemon_owner(
+            self._instance,
+            DaemonOwner(
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                command=self._command,
+                fingerprint=self.fingerprint,
+                summary=self.summary,
+            ),
+        )
+
+    def stop(self) -> None:
+        if self._tether is None:
+            return
+        tether, self._tether = self._tether, None
+        tether.stop()
+        clear_daemon_owner(self._instance, pid=os.getpid())
+        # Its last heartbeats would make the next command think a daemon is still serving.
+        self._instance.wipe_daemon_heartbeats()
+
+
 @contextlib.contextmanager
 def dagster_daemon(
-    instance: dg.DagsterInstance, settings: Settings, *, log_path: Path
-) -> Iterator[bool]:
-    """Run ``dagster-daemon`` with ``settings`` unless one already runs; yields if we started it."""
-    if daemon_running(instance):
-        yield False
-        return
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            daemon_command(CODE_LOCATION_MODULE),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=child_environment(settings),
-            start_new_session=True,
-        )
+    instance: dg.DagsterInstance, settings: Settings, *, log_path: Path, command: str
+) -> Iterator[DaemonHandle]:
+    """A daemon for this command's work, stopped on exit if the command started it.
+
+    Raises ``DaemonConflict`` (before anything is started) when a daemon already serving the
+    instance would send the work elsewhere.
+    """
+    handle = DaemonHandle(instance, settings, log_path=log_path, command=command)
+    handle.attach()
     try:
-        yield True
+        yield handle
     finally:
-        stop_process_group(process)
-        # Its last heartbeats would make the next command think a daemon is still serving.
-        instance.wipe_daemon_heartbeats()
+        handle.stop()
 
 
-def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """SIGINT the process and its children (the daemon's code server), then SIGKILL stragglers."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
+def serve_dagster_dev(
+    instance: dg.DagsterInstance, settings: Settings, command: Sequence[str]
+) -> int:
+    """Run ``dagster dev`` (webserver, daemon, code server) until it exits or we are stopped.
+
+    ``dagster dev`` starts a daemon of its own, so it is refused while another daemon serves the
+    instance (two daemons would run every backfill twice).
+    """
+    if daemon_running(instance):
+        owner = daemon_owner(instance)
+        by = f" (started by `{owner.command}`, pid {owner.pid} on {owner.host})" if owner else ""
+        raise DaemonConflict(
+            f"a Dagster daemon already serves this instance{by}; stop it before `dev`"
+        )
+    fingerprint, summary = work_identity(settings)
+    record_daemon_owner(
+        instance,
+        DaemonOwner(
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            command="media-assets dev",
+            fingerprint=fingerprint,
+            summary=summary,
+        ),
+    )
+    tethered = Tethered(command, env=child_environment(settings))
     try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        return tethered.wait()
+    finally:
+        tethered.stop()
+        clear_daemon_owner(instance, pid=os.getpid())
+        instance.wipe_daemon_heartbeats()

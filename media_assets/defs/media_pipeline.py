@@ -27,7 +27,6 @@ from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 from media_assets.sources import SourceFile
 
 PIPELINE_GROUP = "media"
-DEFAULT_DEADLINES = {"ingested": 3600.0, "thumbnail": 600.0, "audio": 1800.0, "transcoded": 3600.0}
 
 
 class PipelineConfig(dg.Config):
@@ -38,8 +37,9 @@ class PipelineConfig(dg.Config):
         description="Per-stage Ittybit options for this run, e.g. {'transcoded': {'width': 720}}",
     )
     deadlines_s: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_DEADLINES),
-        description="Per-stage deadline in seconds; a job past it is cancelled and fails",
+        default_factory=dict,
+        description="Per-stage deadlines in seconds for this run, over the resource's "
+        "(MEDIA_ASSETS_DEADLINES); a stage past its deadline fails with deadline_exceeded",
     )
     max_in_flight: int | None = Field(
         default=None,
@@ -130,8 +130,9 @@ async def _run(
 ) -> BatchOutcome:
     client = ittybit.make_client(on_retry=recorder.record_retry)
     machine_slots = machine_slots_for(config.max_in_flight or ittybit.max_in_flight)
+    deadlines = {**ittybit.deadlines_s, **config.deadlines_s}
     settings = ChainSettings(
-        deadlines={Stage(name): seconds for name, seconds in config.deadlines_s.items()}
+        deadlines={Stage(name): seconds for name, seconds in deadlines.items()}
     )
     try:
         return await run_batch(

@@ -19,6 +19,7 @@ from media_assets.ittybit import IttybitClient, RateLimit
 from media_assets.ittybit.retry import RetryHook
 from media_assets.settings import (
     API_KEY_ENV,
+    DEFAULT_DEADLINES,
     DEFAULT_RUN_IN_FLIGHT,
     LOCAL_BASE_URL,
     Settings,
@@ -46,7 +47,13 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     max_in_flight: int | None = Field(
         default=None, description="Remote jobs in flight across every run on this machine"
     )
-    requests_per_second: float | None = Field(default=None, description="API request ceiling")
+    requests_per_second: float | None = Field(
+        default=None, description="Ceiling on API requests per second, per process"
+    )
+    deadlines_s: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_DEADLINES),
+        description="Per-stage deadline in seconds; run config can override per run",
+    )
 
     @property
     def is_local(self) -> bool:
@@ -97,6 +104,8 @@ def ittybit_resource(settings: Settings) -> IttybitResource:
         public_url_map=settings.public_url_map,
         run_in_flight=settings.run_in_flight,
         max_in_flight=settings.max_in_flight,
+        requests_per_second=settings.requests_per_second,
+        deadlines_s=settings.stage_deadlines,
     )
 
 

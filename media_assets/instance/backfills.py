@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES, PartitionBackfill
+from dagster._core.execution.backfill import (
+    BULK_ACTION_TERMINAL_STATUSES,
+    BulkActionStatus,
+    PartitionBackfill,
+)
 from dagster._core.utils import make_new_backfill_id
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
@@ -94,3 +98,30 @@ def close_backfills(
             if error is not None:
                 logger.warning("closing backfills: %s", error.to_string())
     return backfill_state(instance, backfill_id)
+
+
+def cancel_backfill(instance: dg.DagsterInstance, backfill_id: str) -> list[str]:
+    """Stop a backfill: launch nothing more of it and cancel its runs; returns the run ids.
+
+    Queued runs are cancelled at once; started runs are asked to terminate through the run
+    launcher (their run workers then cancel their remote jobs), which needs the code server that
+    launched them, so call this before stopping the daemon.
+    """
+    backfill = instance.get_backfill(backfill_id)
+    if backfill is not None and backfill.status not in BULK_ACTION_TERMINAL_STATUSES:
+        canceling = backfill.with_status(BulkActionStatus.CANCELING)  # type: ignore[no-untyped-call]
+        instance.update_backfill(canceling)
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(
+            tags={"dagster/backfill": backfill_id},
+            statuses=[
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.QUEUED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+            ],
+        )
+    )
+    for run in runs:
+        instance.run_coordinator.cancel_run(run.run_id)
+    return [run.run_id for run in runs]

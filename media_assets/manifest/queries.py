@@ -37,7 +37,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -51,7 +51,9 @@ Format = Literal["table", "json", "csv"]
 FORMATS: tuple[Format, ...] = ("table", "json", "csv")
 
 
-def query(path: Path, sql: str, parameters: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+def query(
+    path: Path, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Run one query on a read-only connection; rows as dicts keyed by column name."""
     if not path.is_file():
         raise FileNotFoundError(f"no manifest at {path} (build it by materializing batch_manifest)")
