@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+from pydantic import SecretStr
 
 from media_assets.ittybit.config import (
     DEFAULT_BASE_URL,
@@ -41,7 +42,7 @@ from media_assets.ittybit.errors import (
     TaskFailed,
     UnsupportedOperation,
 )
-from media_assets.ittybit.http import Secret, error_for_response, parse_next_link, transport_error
+from media_assets.ittybit.http import error_for_response, parse_next_link, transport_error
 from media_assets.ittybit.models import File, Job, JobKind, JobStatus, Task
 from media_assets.ittybit.polling import PollSchedule
 from media_assets.ittybit.ratelimit import AsyncRateLimiter
@@ -105,7 +106,7 @@ class IttybitClient:
         max_connections: int = 100,
     ) -> None:
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        self._api_key = Secret(api_key) if api_key else None
+        self._api_key = SecretStr(api_key) if api_key else None
         self.retry = retry
         self.poll = poll
         self._on_retry = on_retry
@@ -116,7 +117,7 @@ class IttybitClient:
         self._server_wait_max = 0.0
         headers = {"Accept": "application/json", "User-Agent": "media-assets"}
         if self._api_key is not None:
-            headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+            headers["Authorization"] = f"Bearer {self._api_key.get_secret_value()}"
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
