@@ -45,7 +45,7 @@ from media_assets.ittybit.errors import (
 from media_assets.ittybit.http import error_for_response, parse_next_link, transport_error
 from media_assets.ittybit.models import File, Job, JobKind, JobStatus, Task
 from media_assets.ittybit.polling import PollSchedule
-from media_assets.ittybit.ratelimit import AsyncRateLimiter
+from media_assets.ittybit.ratelimit import rate_limiter
 from media_assets.ittybit.retry import RetryHook, call_with_retries
 
 
@@ -110,7 +110,7 @@ class IttybitClient:
         self.retry = retry
         self.poll = poll
         self._on_retry = on_retry
-        self._limiter = AsyncRateLimiter(rate_limit) if rate_limit else None
+        self._limiter = rate_limiter(rate_limit) if rate_limit else None
         self.stats = RequestStats()
         self._read_timeout = timeout.read
         # Seconds the server offers to hold GET /jobs/{id}?wait=, from its Job-Wait-Max header.

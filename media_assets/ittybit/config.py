@@ -100,11 +100,17 @@ class RateLimit:
     """
 
     requests_per_second: float
-    burst: int | None = None
+    burst: int | None = None  # requests allowed at once; default one second's worth
 
     def __post_init__(self) -> None:
         if self.requests_per_second <= 0:
             raise ValueError("RateLimit.requests_per_second must be > 0")
+        if self.burst is not None and self.burst < 1:
+            raise ValueError("RateLimit.burst must be >= 1")
+
+    @property
+    def effective_burst(self) -> int:
+        return self.burst if self.burst is not None else max(1, round(self.requests_per_second))
 
 
 def api_key_from_env() -> str | None:
