@@ -36,23 +36,31 @@ class RetryPolicy:
 
     The wait before retry *n* (1-based) is ``min(wait_max, wait_initial * wait_exp_base**(n-1))``
     plus up to ``wait_jitter`` seconds of random jitter. A 429's ``Retry-After`` replaces that
-    wait exactly (capped by ``retry_after_max``), because the server knows when it will accept the
-    request again and jitter would only make us early or late.
+    wait (capped by ``retry_after_max``), because the server knows when it will accept the
+    request again.
+
+    ``attempts=None`` retries for as long as ``timeout`` allows, for a caller that would rather
+    bound a transient outage by time than by a count. ``retry_after_jitter`` adds up to that many
+    seconds to a Retry-After, so that many clients told the same moment do not all come back in
+    the same instant; it is off by default, which obeys the server exactly.
     """
 
-    attempts: int = 6
+    attempts: int | None = 6
     timeout: float = 120.0
     wait_initial: float = 0.2
     wait_max: float = 10.0
     wait_jitter: float = 0.5
     wait_exp_base: float = 2.0
     retry_after_max: float = 300.0
+    retry_after_jitter: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("RetryPolicy.attempts must be >= 1")
+        if self.attempts is not None and self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be >= 1 (or None: bounded by timeout)")
         if self.timeout <= 0:
             raise ValueError("RetryPolicy.timeout must be > 0")
+        if self.wait_jitter < 0 or self.retry_after_jitter < 0:
+            raise ValueError("RetryPolicy jitter must be >= 0")
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
