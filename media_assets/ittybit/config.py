@@ -94,8 +94,8 @@ class PollPolicy:
     # ``refine_above`` seconds, look once at ``refine_ratio`` of the way there to sharpen it.
     refine_above: float = 1.0
     refine_ratio: float = 0.85
-    # A server that sends ``Job-Wait-Max`` (the local service; real Ittybit does not) can hold a
-    # ``GET /jobs/{id}?wait=S`` until the job ends: one request notices the end at once.
+    # A server that offers held looks (a local-service extension, see ``extensions``; the hosted
+    # API does not) answers a look only once the job ends: one request notices the end at once.
     use_server_wait: bool = True
 
 
