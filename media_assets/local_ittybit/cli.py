@@ -2,14 +2,13 @@
 
 ``add_arguments`` and ``config_from_args`` let the main CLI offer the same flags under
 ``media-assets serve-ittybit``; ``config_to_argv`` is their inverse, used to start the service
-in a child process.
+in a child process. This module knows only the config, so the server can use it without a cycle.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 from .config import ServiceConfig
@@ -144,19 +143,3 @@ def config_to_argv(config: ServiceConfig) -> list[str]:
     if config.seed is not None:
         argv += ["--seed", str(config.seed)]
     return argv
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m media_assets.local_ittybit",
-        description="Local Ittybit-compatible jobs API (ffmpeg or simulate engine).",
-    )
-    add_arguments(parser)
-    ns = parser.parse_args(argv)
-    try:
-        config = config_from_args(ns)
-    except ValueError as exc:
-        parser.error(str(exc))
-    from .server import serve  # server imports cli; importing it here avoids a cycle
-
-    serve(config)
