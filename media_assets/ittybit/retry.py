@@ -104,7 +104,7 @@ async def call_with_retries(
         if policy.attempts is not None and attempt_number >= policy.attempts:
             return False
         wait, from_server = compute_wait(policy, attempt_number, error)
-        # A Retry-After longer than the remaining budget is obeyed only if the budget allows.
+        # A wait that would end past the budget, Retry-After included, is not waited out at all.
         if time.monotonic() - started + skipped + wait > policy.timeout:
             return False
         if stamina.is_testing():
