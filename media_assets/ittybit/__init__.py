@@ -33,7 +33,7 @@ from media_assets.ittybit.errors import (
 )
 from media_assets.ittybit.keys import idempotency_key
 from media_assets.ittybit.models import ErrorBody, File, Job, JobKind, JobStatus, Task
-from media_assets.ittybit.retry import RetryEvent
+from media_assets.ittybit.retry import RetryEvent, RetryHook
 
 __all__ = [
     "API_KEY_ENV",
@@ -62,6 +62,7 @@ __all__ = [
     "RequestStats",
     "RequestTimeout",
     "RetryEvent",
+    "RetryHook",
     "RetryPolicy",
     "RetryableError",
     "ServerError",

@@ -23,7 +23,9 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+from pydantic import SecretStr
 
+from media_assets.ittybit import extensions
 from media_assets.ittybit.config import (
     DEFAULT_BASE_URL,
     PollPolicy,
@@ -41,10 +43,10 @@ from media_assets.ittybit.errors import (
     TaskFailed,
     UnsupportedOperation,
 )
-from media_assets.ittybit.http import Secret, error_for_response, parse_next_link, transport_error
+from media_assets.ittybit.http import error_for_response, parse_next_link, transport_error
 from media_assets.ittybit.models import File, Job, JobKind, JobStatus, Task
 from media_assets.ittybit.polling import PollSchedule
-from media_assets.ittybit.ratelimit import AsyncRateLimiter
+from media_assets.ittybit.ratelimit import rate_limiter
 from media_assets.ittybit.retry import RetryHook, call_with_retries
 
 
@@ -105,18 +107,17 @@ class IttybitClient:
         max_connections: int = 100,
     ) -> None:
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        self._api_key = Secret(api_key) if api_key else None
+        self._api_key = SecretStr(api_key) if api_key else None
         self.retry = retry
         self.poll = poll
         self._on_retry = on_retry
-        self._limiter = AsyncRateLimiter(rate_limit) if rate_limit else None
+        self._limiter = rate_limiter(rate_limit) if rate_limit else None
         self.stats = RequestStats()
         self._read_timeout = timeout.read
-        # Seconds the server offers to hold GET /jobs/{id}?wait=, from its Job-Wait-Max header.
-        self._server_wait_max = 0.0
+        self._extensions = extensions.ServerExtensions()
         headers = {"Accept": "application/json", "User-Agent": "media-assets"}
         if self._api_key is not None:
-            headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+            headers["Authorization"] = f"Bearer {self._api_key.get_secret_value()}"
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
@@ -245,7 +246,7 @@ class IttybitClient:
             headers={"Idempotency-Key": key},
             job_stats=job_stats,
         )
-        self._note_server_wait(response)
+        self._extensions.note(response)
         # 200 means the key was seen before: we re-attached to the job it created.
         return Job.model_validate(response.json()), response.status_code == 200
 
@@ -255,21 +256,14 @@ class IttybitClient:
         """``GET /jobs/{id}``.
 
         ``wait`` (seconds) asks the server to answer only once the job is terminal or that time
-        has passed; only servers that send ``Job-Wait-Max`` (the local service) honour it.
+        has passed; only the local service honours it (see ``extensions``).
         """
-        params = {"wait": f"{wait:g}"} if wait else None
+        params = extensions.wait_params(wait) if wait else None
         response = await self._send(
             "GET", f"/jobs/{job_id}", route="/jobs/{id}", params=params, job_stats=job_stats
         )
-        self._note_server_wait(response)
+        self._extensions.note(response)
         return Job.model_validate(response.json())
-
-    def _note_server_wait(self, response: httpx.Response) -> None:
-        try:
-            offered = float(response.headers.get("job-wait-max", "0"))
-        except ValueError:
-            offered = 0.0
-        self._server_wait_max = offered if offered > 0 else 0.0
 
     async def list_jobs(
         self,
@@ -299,13 +293,16 @@ class IttybitClient:
                 next_url = "/jobs"
 
     async def cancel_job(self, job_id: str) -> Job:
-        """Cancel a job where the service supports it (the local service does; see its docs)."""
+        """Cancel a job where the service supports it (the local service does; see ``extensions``).
+
+        Elsewhere, such as on the hosted API, this raises ``UnsupportedOperation``.
+        """
         try:
             response = await self._send(
-                "POST", f"/_local/jobs/{job_id}/cancel", route="/_local/jobs/{id}/cancel"
+                "POST", extensions.cancel_path(job_id), route=extensions.CANCEL_ROUTE
             )
         except NotFoundError as error:
-            if error.kind in ("job_not_found",):
+            if not extensions.route_missing(error.kind):
                 raise
             raise UnsupportedOperation(
                 f"{self.base_url} does not support cancelling jobs"
@@ -350,10 +347,11 @@ class IttybitClient:
 
     def _held_wait(self, deadline: float | None) -> float:
         """Seconds to ask the server to hold the next look, or 0 to poll."""
-        if not self.poll.use_server_wait or self._server_wait_max <= 0:
+        offered = self._extensions.wait_max
+        if not self.poll.use_server_wait or offered <= 0:
             return 0.0
         # Well inside the read timeout, so a held request never looks like a dead connection.
-        hold = min(self._server_wait_max, self._read_timeout / 2)
+        hold = min(offered, self._read_timeout / 2)
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0.05:

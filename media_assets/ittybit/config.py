@@ -36,23 +36,31 @@ class RetryPolicy:
 
     The wait before retry *n* (1-based) is ``min(wait_max, wait_initial * wait_exp_base**(n-1))``
     plus up to ``wait_jitter`` seconds of random jitter. A 429's ``Retry-After`` replaces that
-    wait exactly (capped by ``retry_after_max``), because the server knows when it will accept the
-    request again and jitter would only make us early or late.
+    wait (capped by ``retry_after_max``), because the server knows when it will accept the
+    request again.
+
+    ``attempts=None`` retries for as long as ``timeout`` allows, for a caller that would rather
+    bound a transient outage by time than by a count. ``retry_after_jitter`` adds up to that many
+    seconds to a Retry-After, so that many clients told the same moment do not all come back in
+    the same instant; it is off by default, which obeys the server exactly.
     """
 
-    attempts: int = 6
+    attempts: int | None = 6
     timeout: float = 120.0
     wait_initial: float = 0.2
     wait_max: float = 10.0
     wait_jitter: float = 0.5
     wait_exp_base: float = 2.0
     retry_after_max: float = 300.0
+    retry_after_jitter: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("RetryPolicy.attempts must be >= 1")
+        if self.attempts is not None and self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be >= 1 (or None: bounded by timeout)")
         if self.timeout <= 0:
             raise ValueError("RetryPolicy.timeout must be > 0")
+        if self.wait_jitter < 0 or self.retry_after_jitter < 0:
+            raise ValueError("RetryPolicy jitter must be >= 0")
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -86,8 +94,8 @@ class PollPolicy:
     # ``refine_above`` seconds, look once at ``refine_ratio`` of the way there to sharpen it.
     refine_above: float = 1.0
     refine_ratio: float = 0.85
-    # A server that sends ``Job-Wait-Max`` (the local service; real Ittybit does not) can hold a
-    # ``GET /jobs/{id}?wait=S`` until the job ends: one request notices the end at once.
+    # A server that offers held looks (a local-service extension, see ``extensions``; the hosted
+    # API does not) answers a look only once the job ends: one request notices the end at once.
     use_server_wait: bool = True
 
 
@@ -100,11 +108,17 @@ class RateLimit:
     """
 
     requests_per_second: float
-    burst: int | None = None
+    burst: int | None = None  # requests allowed at once; default one second's worth
 
     def __post_init__(self) -> None:
         if self.requests_per_second <= 0:
             raise ValueError("RateLimit.requests_per_second must be > 0")
+        if self.burst is not None and self.burst < 1:
+            raise ValueError("RateLimit.burst must be >= 1")
+
+    @property
+    def effective_burst(self) -> int:
+        return self.burst if self.burst is not None else max(1, round(self.requests_per_second))
 
 
 def api_key_from_env() -> str | None:

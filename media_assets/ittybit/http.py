@@ -1,4 +1,4 @@
-"""HTTP details of the client: turning responses into errors, reading headers, hiding the key."""
+"""HTTP details of the client: turning responses into errors and reading headers."""
 
 from __future__ import annotations
 
@@ -22,23 +22,6 @@ from media_assets.ittybit.errors import (
 )
 
 _RETRYABLE_STATUS = frozenset({408, 409})
-
-
-class Secret:
-    """A string that never shows itself in a repr, str or traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
 
 
 def transport_error(request: str, error: httpx.HTTPError) -> RetryableError:

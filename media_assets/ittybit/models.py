@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class JobKind(StrEnum):
@@ -81,6 +81,7 @@ class File(_Model):
 
 
 def _error_from(value: Any) -> ErrorBody | None:
+    # Older API generations and some proxies send the error as a bare string.
     if value is None:
         return None
     if isinstance(value, ErrorBody):
@@ -107,10 +108,10 @@ class Task(_Model):
     finished_at: int | None = None
     updated_at: int | None = None
 
-    def __init__(self, **data: Any) -> None:
-        if "error" in data:
-            data["error"] = _error_from(data["error"])
-        super().__init__(**data)
+    @field_validator("error", mode="before")
+    @classmethod
+    def _error_body(cls, value: Any) -> ErrorBody | None:
+        return _error_from(value)
 
 
 class Job(_Model):
@@ -130,10 +131,10 @@ class Job(_Model):
     finished_at: int | None = None
     updated_at: int | None = None
 
-    def __init__(self, **data: Any) -> None:
-        if "error" in data:
-            data["error"] = _error_from(data["error"])
-        super().__init__(**data)
+    @field_validator("error", mode="before")
+    @classmethod
+    def _error_body(cls, value: Any) -> ErrorBody | None:
+        return _error_from(value)
 
     @property
     def output_file(self) -> File | None:

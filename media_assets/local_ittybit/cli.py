@@ -2,23 +2,19 @@
 
 ``add_arguments`` and ``config_from_args`` let the main CLI offer the same flags under
 ``media-assets serve-ittybit``; ``config_to_argv`` is their inverse, used to start the service
-in a child process.
+in a child process. This module knows only the config, so the server can use it without a cycle.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Sequence
 from pathlib import Path
 
 from .config import ServiceConfig
 
-
-def default_data_dir() -> Path:
-    home = os.environ.get("MEDIA_ASSETS_HOME")
-    base = Path(home) if home else Path.cwd() / ".media_assets"
-    return base / "local-ittybit"
+# Relative to the working directory. The service reads no environment of the product's: a
+# program that keeps its files elsewhere passes its own default to ``config_from_args``.
+DEFAULT_DATA_DIR = Path(".media_assets") / "local-ittybit"
 
 
 def _latency(text: str) -> tuple[float, float]:
@@ -99,12 +95,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     simulate.add_argument("--seed", type=int, default=None, help="makes a run repeatable")
 
 
-def config_from_args(ns: argparse.Namespace) -> ServiceConfig:
-    """Build the config from parsed flags; raises ValueError on inconsistent values."""
+def config_from_args(
+    ns: argparse.Namespace, *, default_data_dir: Path | None = None
+) -> ServiceConfig:
+    """Build the config from parsed flags; raises ValueError on inconsistent values.
+
+    Without ``--data-dir`` the data lives in ``default_data_dir``, else in ``DEFAULT_DATA_DIR``.
+    """
+    data_dir = ns.data_dir or default_data_dir or DEFAULT_DATA_DIR
     return ServiceConfig(
         host=ns.host,
         port=ns.port,
-        data_dir=(ns.data_dir or default_data_dir()).expanduser().resolve(),
+        data_dir=data_dir.expanduser().resolve(),
         engine=ns.engine,
         workers=ns.workers,
         api_key=ns.api_key,
@@ -144,19 +146,3 @@ def config_to_argv(config: ServiceConfig) -> list[str]:
     if config.seed is not None:
         argv += ["--seed", str(config.seed)]
     return argv
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m media_assets.local_ittybit",
-        description="Local Ittybit-compatible jobs API (ffmpeg or simulate engine).",
-    )
-    add_arguments(parser)
-    ns = parser.parse_args(argv)
-    try:
-        config = config_from_args(ns)
-    except ValueError as exc:
-        parser.error(str(exc))
-    from .server import serve  # server imports cli; importing it here avoids a cycle
-
-    serve(config)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hmac
 import math
 import random
-import time
 from collections.abc import Sequence
 
+from aiolimiter import AsyncLimiter
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,26 +24,6 @@ from .stats import Stats
 
 _OPEN_PATHS = ("/_local/health", "/files/")
 _API_PREFIXES = ("/jobs", "/tasks")
-
-
-class TokenBucket:
-    """Allows ``rate`` requests per second on average, with bursts of up to one second's worth."""
-
-    def __init__(self, rate: float) -> None:
-        self._rate = rate
-        self._capacity = max(1.0, rate)
-        self._tokens = self._capacity
-        self._last = time.monotonic()
-
-    def take(self) -> float:
-        """0 if a request may pass now, else how many seconds until one may."""
-        now = time.monotonic()
-        self._tokens = min(self._capacity, self._tokens + (now - self._last) * self._rate)
-        self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return 0.0
-        return (1.0 - self._tokens) / self._rate
 
 
 class GuardMiddleware:
@@ -56,7 +36,7 @@ class GuardMiddleware:
         self._config = config
         self._stats = stats
         self._routes = routes
-        self._bucket = TokenBucket(config.rate_limit) if config.rate_limit else None
+        self._limiter = _limiter(config.rate_limit) if config.rate_limit else None
         seed = None if config.seed is None else f"errors-{config.seed}"
         self._fault_rng = random.Random(seed)
 
@@ -72,13 +52,13 @@ class GuardMiddleware:
                 self._stats.count_response(int(message["status"]))
             await send(message)
 
-        refusal = self._refusal(scope, path)
+        refusal = await self._refusal(scope, path)
         if refusal is not None:
             await refusal(scope, receive, counting_send)
             return
         await self._app(scope, receive, counting_send)
 
-    def _refusal(self, scope: Scope, path: str) -> ASGIApp | None:
+    async def _refusal(self, scope: Scope, path: str) -> ASGIApp | None:
         api_key = self._config.api_key
         if api_key is not None and not path.startswith(_OPEN_PATHS):
             refusal = _auth_refusal(scope, api_key)
@@ -86,17 +66,11 @@ class GuardMiddleware:
                 return refusal
         if not path.startswith(_API_PREFIXES):
             return None
-        if self._bucket is not None:
-            wait_s = self._bucket.take()
-            if wait_s > 0:
-                retry_after = str(max(1, math.ceil(wait_s)))
-                return error_response(
-                    429,
-                    "rate_limited",
-                    f"more than {self._config.rate_limit:g} requests per second;"
-                    f" retry after {retry_after} s",
-                    {"Retry-After": retry_after},
-                )
+        if self._limiter is not None:
+            # Refuse rather than queue: a real API answers 429 at once, and acquire() would wait.
+            if not self._limiter.has_capacity():
+                return _rate_limited(self._limiter)
+            await self._limiter.acquire()  # returns at once: the capacity is there
         if self._config.error_rate and self._fault_rng.random() < self._config.error_rate:
             status = self._fault_rng.choice((500, 503))
             return error_response(status, "internal_error", "injected server error (error rate)")
@@ -111,6 +85,24 @@ class GuardMiddleware:
             if match is Match.PARTIAL and partial is None:
                 partial = route  # right path, wrong method
         return str(getattr(partial, "path", "(unmatched)"))
+
+
+def _limiter(rate: float) -> AsyncLimiter:
+    """``rate`` requests per second on average, with bursts of up to one second's worth."""
+    burst = max(1.0, rate)
+    return AsyncLimiter(burst, time_period=burst / rate)
+
+
+def _rate_limited(limiter: AsyncLimiter) -> ASGIApp:
+    rate = limiter.max_rate / limiter.time_period
+    # Draining one request's worth always makes room again, so this wait is never too short.
+    retry_after = str(max(1, math.ceil(1 / rate)))
+    return error_response(
+        429,
+        "rate_limited",
+        f"more than {rate:g} requests per second; retry after {retry_after} s",
+        {"Retry-After": retry_after},
+    )
 
 
 def _auth_refusal(scope: Scope, api_key: str) -> ASGIApp | None:

@@ -75,6 +75,13 @@ async def test_api_key_never_appears_in_repr(make_client: MakeClient) -> None:
     assert "api_key=set" in repr(client)
 
 
+async def test_no_attribute_of_the_client_shows_the_key(make_client: MakeClient) -> None:
+    """Whatever the client keeps the key in hides it in repr and str."""
+    client = make_client("http://127.0.0.1:9", api_key=API_KEY)
+    shown = [text for value in vars(client).values() for text in (repr(value), str(value))]
+    assert not [text for text in shown if API_KEY in text]
+
+
 async def test_api_key_never_appears_in_a_401_error(
     start_service: StartService, make_client: MakeClient
 ) -> None:

@@ -1,4 +1,4 @@
-"""Pure helpers of ``media_assets.ittybit.http``: Retry-After, Link, error mapping, Secret."""
+"""Pure helpers of ``media_assets.ittybit.http``: Retry-After, Link, error mapping."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from media_assets.ittybit import (
     ServerError,
 )
 from media_assets.ittybit.http import (
-    Secret,
     error_for_response,
     parse_next_link,
     retry_after_seconds,
@@ -127,12 +126,3 @@ def test_non_json_error_body_keeps_the_text() -> None:
     error = error_for_response("GET /jobs", httpx.Response(502, text="Bad gateway from proxy"))
     assert isinstance(error, ServerError)
     assert (error.kind, error.message) == ("http_502", "Bad gateway from proxy")
-
-
-def test_secret_never_shows_its_value() -> None:
-    """A Secret hides its value in repr and str, and reveals it only on request."""
-    secret = Secret("sk_live_abcdef")
-    assert "sk_live_abcdef" not in repr(secret)
-    assert "sk_live_abcdef" not in str(secret)
-    assert "sk_live_abcdef" not in f"{secret}"
-    assert secret.reveal() == "sk_live_abcdef"

@@ -139,3 +139,9 @@ def test_rate_limit_must_be_positive() -> None:
     """A zero or negative rate is refused."""
     with pytest.raises(ValueError):
         RateLimit(requests_per_second=0)
+
+
+def test_rate_limit_burst_must_allow_one_request() -> None:
+    """A burst below one request, which could never let a request through, is refused."""
+    with pytest.raises(ValueError):
+        RateLimit(requests_per_second=5, burst=0)

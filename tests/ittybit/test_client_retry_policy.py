@@ -74,6 +74,33 @@ async def test_a_transient_failure_is_retried_until_success() -> None:
     assert [event.retry_number for event in events] == [1, 2]
 
 
+async def test_no_event_for_a_retry_the_attempts_do_not_allow() -> None:
+    """When attempts run out no event is reported for a retry that will not happen."""
+    retry_module.set_testing(True)
+    events: list[RetryEvent] = []
+    with pytest.raises(ServerError):
+        await call_with_retries(
+            "GET /jobs",
+            _always(_server_error),
+            policy=RetryPolicy(attempts=3),
+            on_retry=events.append,
+        )
+    assert [event.retry_number for event in events] == [1, 2]
+
+
+async def test_without_an_attempt_count_the_time_budget_bounds_retries() -> None:
+    """``attempts=None`` keeps retrying past the default count until ``timeout`` is spent."""
+    retry_module.set_testing(True)
+    send = _always(_server_error)
+    policy = RetryPolicy(
+        attempts=None, timeout=2.0, wait_initial=0.125, wait_exp_base=1.0, wait_jitter=0
+    )
+    with pytest.raises(ServerError):
+        await call_with_retries("GET /jobs", send, policy=policy)
+    # Waits of 0.125 s fit fifteen times into 2.0 s once any real time has passed: 1 + 15 calls.
+    assert send.calls == 16
+
+
 async def test_total_timeout_stops_retries_before_attempts_run_out() -> None:
     """A retry whose wait would overrun ``timeout`` is not made, whatever attempts remain."""
     retry_module.set_testing(True)
@@ -169,15 +196,32 @@ def test_retry_after_replaces_backoff_exactly() -> None:
     assert compute_wait(policy, 3, _rate_limited(2.0)) == (2.0, True)
 
 
+def test_retry_after_jitter_spreads_waits_after_the_servers_moment() -> None:
+    """With ``retry_after_jitter`` the wait is Retry-After plus up to that many seconds."""
+    policy = RetryPolicy(retry_after_jitter=0.5)
+    waits = [compute_wait(policy, 1, _rate_limited(2.0)) for _ in range(200)]
+    assert all(2.0 <= wait <= 2.5 and from_server for wait, from_server in waits)
+    assert len({wait for wait, _ in waits}) > 1
+
+
 def test_retry_after_is_capped() -> None:
     """An absurd Retry-After is capped by ``retry_after_max``."""
     policy = RetryPolicy(retry_after_max=30.0)
     assert compute_wait(policy, 1, _rate_limited(3600.0)) == (30.0, True)
 
 
-@pytest.mark.parametrize("settings", [{"attempts": 0}, {"timeout": 0.0}, {"timeout": -1.0}])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"attempts": 0},
+        {"timeout": 0.0},
+        {"timeout": -1.0},
+        {"wait_jitter": -0.1},
+        {"retry_after_jitter": -0.1},
+    ],
+)
 def test_policy_rejects_impossible_bounds(settings: dict[str, float]) -> None:
-    """Zero attempts or a non-positive time budget is refused at construction."""
+    """Zero attempts, a non-positive time budget or negative jitter is refused at construction."""
     with pytest.raises(ValueError):
         RetryPolicy(**settings)  # type: ignore[arg-type]
 

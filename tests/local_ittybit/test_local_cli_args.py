@@ -11,10 +11,10 @@ from media_assets.local_ittybit import ServiceConfig, add_arguments, config_from
 from media_assets.local_ittybit.cli import config_to_argv
 
 
-def _parse(argv: list[str]) -> ServiceConfig:
+def _parse(argv: list[str], *, default_data_dir: Path | None = None) -> ServiceConfig:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    return config_from_args(parser.parse_args(argv))
+    return config_from_args(parser.parse_args(argv), default_data_dir=default_data_dir)
 
 
 def test_flags_round_trip_through_config_to_argv(tmp_path: Path) -> None:
@@ -44,6 +44,28 @@ def test_defaults_bind_loopback_with_the_ffmpeg_engine(tmp_path: Path) -> None:
     config = _parse(["--data-dir", str(tmp_path)])
     assert (config.host, config.port, config.engine) == ("127.0.0.1", 8787, "ffmpeg")
     assert config.base_url == "http://127.0.0.1:8787"
+
+
+def test_without_data_dir_the_data_lives_under_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default data dir is ./.media_assets/local-ittybit, whatever the product's env says."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "elsewhere"))
+    config = _parse([])
+    assert config.data_dir == tmp_path.resolve() / ".media_assets" / "local-ittybit"
+
+
+def test_the_caller_supplies_the_default_data_dir(tmp_path: Path) -> None:
+    """Without --data-dir, the caller's ``default_data_dir`` is used (absolute)."""
+    config = _parse([], default_data_dir=tmp_path / "home" / "local-ittybit")
+    assert config.data_dir == tmp_path.resolve() / "home" / "local-ittybit"
+
+
+def test_the_data_dir_flag_wins_over_the_callers_default(tmp_path: Path) -> None:
+    """--data-dir beats the default the caller passed."""
+    config = _parse(["--data-dir", str(tmp_path / "flag")], default_data_dir=tmp_path / "default")
+    assert config.data_dir == tmp_path.resolve() / "flag"
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from local_service_helpers import StartService
 
@@ -40,6 +42,36 @@ def test_rate_limit_answers_429_with_retry_after(start_service: StartService) ->
     assert limited, [r.status_code for r in responses]
     assert limited[0].json()["kind"] == "rate_limited"
     assert int(limited[0].headers["Retry-After"]) >= 1
+
+
+def test_rate_limit_allows_a_burst_of_one_seconds_worth(start_service: StartService) -> None:
+    """At --rate-limit 2 two requests pass at once and the third is refused."""
+    service = start_service(rate_limit=2.0)
+    with httpx.Client(base_url=service.base_url) as http:
+        codes = [http.get("/jobs").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_rate_limit_refuses_at_once_instead_of_queueing(start_service: StartService) -> None:
+    """A request over the rate is answered 429 straight away, not held until there is room."""
+    service = start_service(rate_limit=1.0)
+    with httpx.Client(base_url=service.base_url) as http:
+        http.get("/jobs")
+        started = time.monotonic()
+        response = http.get("/jobs")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 429
+    assert elapsed < 0.5
+
+
+def test_retry_after_covers_a_slow_rate(start_service: StartService) -> None:
+    """Below one request per second, Retry-After is long enough for the rate to allow one."""
+    service = start_service(rate_limit=0.25)
+    with httpx.Client(base_url=service.base_url) as http:
+        http.get("/jobs")
+        response = http.get("/jobs")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "4"
 
 
 def test_error_rate_injects_5xx_internal_errors(start_service: StartService) -> None:
