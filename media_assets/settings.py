@@ -211,7 +211,7 @@ class Settings(BaseSettings):
     @property
     def local_service_dir(self) -> Path:
         """Jobs database and outputs of a local service media_assets starts."""
-        return self.home_dir / "ittybit"
+        return self.home_dir / "local-ittybit"
 
     @property
     def logs_dir(self) -> Path:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+import stamina.instrumentation
+
 from media_assets.cli.library import EXIT_OK, EXIT_USAGE, RunOptions, run_library
 from media_assets.settings import (
     CODE_LOCATION_MODULE,
@@ -118,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    # Retries are logged by the client already; stamina's hook would print each one again.
+    stamina.instrumentation.set_on_retry_hooks([])
     try:
         return _dispatch(args, load_settings())
     except KeyboardInterrupt:
@@ -160,7 +164,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from media_assets.local_ittybit.cli import config_from_args
         from media_assets.local_ittybit.server import serve
 
-        serve(config_from_args(args))
+        serve(config_from_args(args, default_data_dir=settings.home_dir / "local-ittybit"))
         return EXIT_OK
     if args.command == "dev":
         return _dev(settings, args.port)

@@ -5,8 +5,6 @@ See ``errors`` for the exception hierarchy and ``retry`` for how retries behave.
 
 from media_assets.ittybit.client import IttybitClient, JobResult, JobStats, RequestStats
 from media_assets.ittybit.config import (
-    API_KEY_ENV,
-    BASE_URL_ENV,
     DEFAULT_BASE_URL,
     PollPolicy,
     RateLimit,
@@ -36,8 +34,6 @@ from media_assets.ittybit.models import ErrorBody, File, Job, JobKind, JobStatus
 from media_assets.ittybit.retry import RetryEvent, RetryHook
 
 __all__ = [
-    "API_KEY_ENV",
-    "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "AuthenticationError",
     "ClientError",

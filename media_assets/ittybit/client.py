@@ -1,6 +1,6 @@
 """The async Ittybit client: jobs, probes, waiting, listing, cancelling.
 
-    async with IttybitClient.from_env() as client:
+    async with IttybitClient(api_key=key) as client:
         job = await client.create_job(input=url, kind=JobKind.VIDEO, options={"format": "mp4"},
                                       idempotency_key=key)
         done = await client.wait_for_job(job, timeout=600)
@@ -32,8 +32,6 @@ from media_assets.ittybit.config import (
     RateLimit,
     RetryPolicy,
     Timeout,
-    api_key_from_env,
-    base_url_from_env,
 )
 from media_assets.ittybit.errors import (
     DeadlineExceeded,
@@ -129,13 +127,6 @@ class IttybitClient:
             ),
             transport=transport,
         )
-
-    @classmethod
-    def from_env(cls, **kwargs: Any) -> Self:
-        """A client configured from ``ITTYBIT_API_KEY`` and ``ITTYBIT_BASE_URL``."""
-        kwargs.setdefault("api_key", api_key_from_env())
-        kwargs.setdefault("base_url", base_url_from_env())
-        return cls(**kwargs)
 
     def __repr__(self) -> str:
         key = "set" if self._api_key else "none"

@@ -12,12 +12,9 @@ policy::
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 DEFAULT_BASE_URL = "https://api.ittybit.com"
-API_KEY_ENV = "ITTYBIT_API_KEY"
-BASE_URL_ENV = "ITTYBIT_BASE_URL"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,13 +116,3 @@ class RateLimit:
     @property
     def effective_burst(self) -> int:
         return self.burst if self.burst is not None else max(1, round(self.requests_per_second))
-
-
-def api_key_from_env() -> str | None:
-    value = os.environ.get(API_KEY_ENV, "").strip()
-    return value or None
-
-
-def base_url_from_env() -> str | None:
-    value = os.environ.get(BASE_URL_ENV, "").strip()
-    return value or None

@@ -9,7 +9,6 @@ from media_assets.cli.report import print_summary
 from media_assets.manifest.writer import write_manifest
 from media_assets.results import MediaResult, ResultStatus, Stage
 
-
 BROKEN = "broken.mp4-0000abcd"
 
 
