@@ -21,6 +21,8 @@ from media_assets.defs.partitions import media_files
 from media_assets.defs.resources import IttybitResource, SourceUnreachable, machine_slots_for
 from media_assets.engine.batch import BatchOutcome, run_batch
 from media_assets.engine.chain import ChainSettings, FileTask, StageReport
+from media_assets.engine.journal import KeyValueJournal
+from media_assets.instance.job_journal import instance_journal
 from media_assets.ittybit.retry import RetryEvent
 from media_assets.registry import SourceRegistry
 from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
@@ -99,11 +101,14 @@ def media_pipeline(
     stages = frozenset(Stage(key.path[-1]) for key in context.selected_asset_keys)
     recorder = _Recorder()
     tasks, unusable = _file_tasks(context, ittybit, config, keys, stages)
-    for key, reason in unusable.items():
+    for key, (source_uri, reason) in unusable.items():
         for stage in sorted(stages):
-            recorder.record_failure(key, stage, "invalid_source", reason)
+            recorder.record_failure(key, source_uri, stage, "invalid_source", reason)
     started = time.monotonic()
-    loop = LoopThread(_run(ittybit, tasks, config, recorder))
+    # A forced run makes new remote jobs; its retries (same root run) re-attach to them.
+    force_token = (context.run.root_run_id or context.run.run_id) if config.force else ""
+    journal = instance_journal(context.instance)
+    loop = LoopThread(_run(ittybit, tasks, config, recorder, journal, force_token))
     for item in recorder.attach(loop.post):
         yield from _emit(context, item)
     for item in loop.items():
@@ -127,14 +132,18 @@ async def _run(
     tasks: Sequence[FileTask],
     config: PipelineConfig,
     recorder: "_Recorder",
+    journal: KeyValueJournal,
+    force_token: str,
 ) -> BatchOutcome:
     client = ittybit.make_client(on_retry=recorder.record_retry)
     machine_slots = machine_slots_for(config.max_in_flight or ittybit.max_in_flight)
     deadlines = {**ittybit.deadlines_s, **config.deadlines_s}
     settings = ChainSettings(
-        deadlines={Stage(name): seconds for name, seconds in deadlines.items()}
+        deadlines={Stage(name): seconds for name, seconds in deadlines.items()},
+        force_token=force_token,
     )
     try:
+        await journal.preload([task.key for task in tasks], ALL_STAGES)
         return await run_batch(
             client,
             tasks,
@@ -142,6 +151,7 @@ async def _run(
             max_in_flight=config.run_in_flight or ittybit.run_in_flight,
             sink=recorder.record,
             machine_slots=machine_slots,
+            journal=journal,
         )
     finally:
         await client.aclose()
@@ -155,25 +165,26 @@ def _file_tasks(
     config: PipelineConfig,
     keys: list[str],
     stages: frozenset[Stage],
-) -> tuple[list[FileTask], dict[str, str]]:
+) -> tuple[list[FileTask], dict[str, tuple[str, str]]]:
     """Build the chain input of every key; keys that cannot run map to the reason why."""
     sources = SourceRegistry.default().get_many(keys)
     # Reuse needs the ingested result even when ingested itself is not selected.
     priors = prior_results(context.instance, set(stages) | {Stage.INGESTED}, keys)
     tasks: list[FileTask] = []
-    unusable: dict[str, str] = {}
+    unusable: dict[str, tuple[str, str]] = {}  # key -> (source URI, or the key; reason)
     for key in keys:
         source = sources.get(key) or _adhoc_source(key)
         if source is None:
             unusable[key] = (
+                key,
                 f"partition {key!r} is not a registered source: add files with "
-                "`media-assets run`, the new_uploads sensor, or use an http(s) URL as the key"
+                "`media-assets run`, the new_uploads sensor, or use an http(s) URL as the key",
             )
             continue
         try:
             input_url = ittybit.input_url(source.uri)
         except SourceUnreachable as error:
-            unusable[key] = str(error)
+            unusable[key] = (source.uri, str(error))
             continue
         overrides: dict[Stage, dict[str, Any]] = {}
         for stage in ALL_STAGES:
@@ -273,10 +284,12 @@ class _Recorder:
                 )
             )
 
-    def record_failure(self, key: str, stage: Stage, kind: str, message: str) -> None:
+    def record_failure(
+        self, key: str, source_uri: str, stage: Stage, kind: str, message: str
+    ) -> None:
         result = MediaResult(
             partition_key=key,
-            source_uri=key,
+            source_uri=source_uri,
             stage=stage,
             status=ResultStatus.FAILED,
             error_kind=kind,

@@ -15,7 +15,7 @@ import dagster as dg
 from pydantic import Field
 
 from media_assets.engine.slots import LockFileSlots
-from media_assets.ittybit import IttybitClient, RateLimit
+from media_assets.ittybit import IttybitClient, RateLimit, RetryPolicy
 from media_assets.ittybit.retry import RetryHook
 from media_assets.settings import (
     API_KEY_ENV,
@@ -68,6 +68,8 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
         return IttybitClient(
             api_key=self.api_key,
+            # Waiters told the same Retry-After come back spread over a second, not at once.
+            retry=RetryPolicy(retry_after_jitter=1.0),
             base_url=self.base_url.rstrip("/"),
             rate_limit=limit,
             on_retry=on_retry,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from media_assets.engine.chain import ChainSettings, FileChain, FileTask, ReportSink
+from media_assets.engine.journal import JobJournal, MemoryJournal
 from media_assets.engine.slots import JobSlots, LockFileSlots
 from media_assets.ittybit import IttybitClient
 from media_assets.results import MediaResult
@@ -34,13 +35,19 @@ async def run_batch(
     max_in_flight: int,
     sink: ReportSink,
     machine_slots: LockFileSlots | None = None,
+    journal: JobJournal | None = None,
 ) -> BatchOutcome:
-    """Run every task's chain; report each stage result to ``sink`` as it happens."""
+    """Run every task's chain; report each stage result to ``sink`` as it happens.
+
+    ``journal`` keeps the remote job of every stage (see ``engine.journal``); without one, jobs
+    are remembered for this batch only.
+    """
     slots = JobSlots(max_in_flight, machine_slots)
     outcome = BatchOutcome(files=len(tasks))
+    jobs = journal if journal is not None else MemoryJournal()
 
     async def one(task: FileTask) -> None:
-        failed = await FileChain(client, slots, settings, task, sink).run()
+        failed = await FileChain(client, slots, settings, task, sink, jobs).run()
         if failed:
             outcome.failed[task.key] = failed
 

@@ -8,11 +8,13 @@ match an earlier success is not run again: its earlier result is reported as cac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from media_assets.engine.journal import JobJournal, JournalEntry
 from media_assets.engine.slots import JobSlots
 from media_assets.engine.stages import (
     MediaFacts,
@@ -26,11 +28,20 @@ from media_assets.ittybit import (
     IttybitError,
     Job,
     JobFailed,
+    JobStats,
+    JobStatus,
+    NotFoundError,
+    RetryPolicy,
     TaskFailed,
     idempotency_key,
 )
 from media_assets.results import DOWNSTREAM, MediaResult, ResultStatus, Stage
 
+_NO_DEADLINE = 24 * 3600.0
+# Transient errors are retried until the stage's deadline (the timeout is set per call); a 429's
+# Retry-After gets up to a second of jitter so that waiters told the same moment spread out.
+STAGE_RETRY = RetryPolicy(attempts=None, retry_after_jitter=1.0)
+_REMOTE_FAILURE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
 # Downstream stages first: finishing files already ingested beats starting new ones.
 _PRIORITY = {Stage.INGESTED: 1, Stage.THUMBNAIL: 0, Stage.AUDIO: 0, Stage.TRANSCODED: 0}
 
@@ -97,6 +108,10 @@ ReportSink = Callable[[StageReport], None]
 class ChainSettings:
     deadlines: Mapping[Stage, float]
     probe_timeout: float = 300.0
+    # Set on a forced run (the same for its retries): it goes into Idempotency-Keys and journal
+    # entries, so a forced run makes new remote jobs and a retry of it re-attaches to them.
+    force_token: str = ""
+    retry: RetryPolicy = STAGE_RETRY
 
 
 def options_hash(job: StageJob) -> str:
@@ -113,12 +128,14 @@ class FileChain:
         settings: ChainSettings,
         task: FileTask,
         sink: ReportSink,
+        journal: JobJournal,
     ) -> None:
         self._client = client
         self._slots = slots
         self._settings = settings
         self._task = task
         self._sink = sink
+        self._journal = journal
         self.failed: list[MediaResult] = []
 
     def _report(self, report: StageReport) -> None:
@@ -263,27 +280,41 @@ class FileChain:
             report = self._cached(prior, facts)
             self._report(report)
             return report
-        generation = self._generation(prior)
-        key = idempotency_key(task.key, str(stage), digest, task.source_version, generation)
-        metadata = {"partition_key": task.key, "stage": str(stage)}
+        deadline = time.monotonic() + self._settings.deadlines.get(stage, _NO_DEADLINE)
+        stats = JobStats()
         created_at = int(time.time() * 1000)
         async with self._slots.hold(_PRIORITY[stage]):
             try:
-                outcome = await self._client.run_job(
-                    input=input_url,
-                    kind=job.kind,
-                    options=job.options,
-                    metadata=metadata,
-                    idempotency_key=key,
-                    timeout=self._settings.deadlines.get(stage),
+                remote, entry = await self._attach_or_create(
+                    stage, job, digest, self._generation(prior), input_url, deadline, stats
                 )
             except (IttybitError, TaskFailed) as error:
                 error_kind, message = _describe(error)
-                failed_job = getattr(error, "job", None)
-                return self._fail(
-                    stage, facts, error_kind, message, prior, job=failed_job, key=key, digest=digest
+                return self._fail(stage, facts, error_kind, message, prior, digest=digest)
+            try:
+                done = await self._client.wait_for_job(
+                    remote, timeout=max(0.0, deadline - time.monotonic()), job_stats=stats
                 )
-        done = outcome.job
+            except asyncio.CancelledError:
+                await self._cancel_quietly(remote.id)
+                raise
+            except (IttybitError, TaskFailed) as error:
+                if isinstance(error, DeadlineExceeded):
+                    # Where the service can cancel, stop paying for it; elsewhere the journal
+                    # lets the next run pick it up if it finishes after all.
+                    await self._cancel_quietly(remote.id)
+                error_kind, message = _describe(error)
+                return self._fail(
+                    stage,
+                    facts,
+                    error_kind,
+                    message,
+                    prior,
+                    job=getattr(error, "job", None) or remote,
+                    key=entry.idempotency_key,
+                    digest=digest,
+                    generation=entry.generation,
+                )
         output = done.output_file
         result = MediaResult(
             partition_key=task.key,
@@ -299,7 +330,7 @@ class FileChain:
             duration_s=output.duration if output else None,
             filesize=output.filesize if output else None,
             processing_ms=done.processing_ms,
-            attempts=generation + 1,
+            attempts=entry.generation + 1,
             created_at=done.created_at or created_at,
             completed_at=done.finished_at or int(time.time() * 1000),
         )
@@ -308,13 +339,75 @@ class FileChain:
             facts=facts,
             source_version=task.source_version,
             options_hash=digest,
-            generation=generation,
-            idempotency_key=key,
-            requests=outcome.requests,
-            retries=outcome.retries,
+            generation=entry.generation,
+            idempotency_key=entry.idempotency_key,
+            requests=stats.requests,
+            retries=stats.retries,
         )
         self._report(report)
         return report
+
+    async def _attach_or_create(
+        self,
+        stage: Stage,
+        job: StageJob,
+        digest: str,
+        generation: int,
+        input_url: str,
+        deadline: float,
+        stats: JobStats,
+    ) -> tuple[Job, JournalEntry]:
+        """The remote job for this stage: the journal's, if it can still deliver, else a new one.
+
+        A job the journal knows for the same work is looked up by id before anything is created:
+        one that succeeded or is still going is used as it is (a crashed run, a lost connection
+        or an earlier deadline does not pay for the work twice); one that failed remotely moves
+        the stage to a new generation, whose Idempotency-Key makes the service create a new job.
+        """
+        task = self._task
+        token = self._settings.force_token
+        known = await self._journal.recall(task.key, stage)
+        if known is not None and known.serves(
+            options_hash=digest, source_version=task.source_version, force_token=token
+        ):
+            try:
+                remote = await self._client.get_job(
+                    known.job_id, job_stats=stats, retry=self._retry_until(deadline)
+                )
+            except NotFoundError:
+                remote = None  # the service no longer knows it (its data was reset)
+            if remote is not None and remote.status not in _REMOTE_FAILURE:
+                return remote, known
+            generation = max(generation, known.generation + 1)
+        key = idempotency_key(task.key, str(stage), digest, task.source_version, generation, token)
+        remote = await self._client.create_job(
+            input=input_url,
+            kind=job.kind,
+            options=job.options,
+            metadata={"partition_key": task.key, "stage": str(stage)},
+            idempotency_key=key,
+            job_stats=stats,
+            retry=self._retry_until(deadline),
+        )
+        entry = JournalEntry(
+            job_id=remote.id,
+            idempotency_key=key,
+            options_hash=digest,
+            source_version=task.source_version,
+            generation=generation,
+            force_token=token,
+        )
+        await self._journal.record(task.key, stage, entry)
+        return remote, entry
+
+    def _retry_until(self, deadline: float) -> RetryPolicy:
+        remaining = max(0.001, deadline - time.monotonic())
+        return replace(self._settings.retry, timeout=remaining)
+
+    async def _cancel_quietly(self, job_id: str) -> None:
+        with contextlib.suppress(IttybitError):
+            # Shielded: the stage is being cancelled, but the remote cancel should still go out.
+            await asyncio.shield(self._client.cancel_job(job_id))
 
     def _fail(
         self,
@@ -327,8 +420,10 @@ class FileChain:
         job: Job | None = None,
         key: str | None = None,
         digest: str | None = None,
+        generation: int | None = None,
     ) -> StageReport:
-        generation = self._generation(prior)
+        if generation is None:
+            generation = self._generation(prior)
         result = replace(
             self._blank(stage),
             status=ResultStatus.FAILED,

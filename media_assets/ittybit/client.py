@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self
 
@@ -38,6 +38,7 @@ from media_assets.ittybit.errors import (
     IttybitError,
     JobFailed,
     NotFoundError,
+    RetryableError,
     TaskFailed,
     UnsupportedOperation,
 )
@@ -158,6 +159,7 @@ class IttybitClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         job_stats: JobStats | None = None,
+        retry: RetryPolicy | None = None,
     ) -> httpx.Response:
         request = f"{method} {route}"
 
@@ -185,7 +187,9 @@ class IttybitClient:
             if self._on_retry is not None:
                 self._on_retry(event)
 
-        return await call_with_retries(request, attempt, policy=self.retry, on_retry=on_retry)
+        return await call_with_retries(
+            request, attempt, policy=retry or self.retry, on_retry=on_retry
+        )
 
     # -- jobs -------------------------------------------------------------------------------
 
@@ -199,8 +203,12 @@ class IttybitClient:
         webhook_url: str | None = None,
         idempotency_key: str | None = None,
         job_stats: JobStats | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Job:
-        """``POST /jobs``. Retried safely: without a key, one is made for this call."""
+        """``POST /jobs``. Retried safely: without a key, one is made for this call.
+
+        ``retry`` replaces the client's policy for this call (e.g. bounded by a deadline).
+        """
         job, _ = await self._create_job(
             input=input,
             kind=kind,
@@ -209,6 +217,7 @@ class IttybitClient:
             webhook_url=webhook_url,
             idempotency_key=idempotency_key,
             job_stats=job_stats,
+            retry=retry,
         )
         return job
 
@@ -222,6 +231,7 @@ class IttybitClient:
         webhook_url: str | None,
         idempotency_key: str | None,
         job_stats: JobStats | None,
+        retry: RetryPolicy | None = None,
     ) -> tuple[Job, bool]:
         body: dict[str, Any] = {"input": input, "kind": str(kind), "options": dict(options or {})}
         if metadata:
@@ -236,22 +246,34 @@ class IttybitClient:
             json=body,
             headers={"Idempotency-Key": key},
             job_stats=job_stats,
+            retry=retry,
         )
         self._extensions.note(response)
         # 200 means the key was seen before: we re-attached to the job it created.
         return Job.model_validate(response.json()), response.status_code == 200
 
     async def get_job(
-        self, job_id: str, *, wait: float | None = None, job_stats: JobStats | None = None
+        self,
+        job_id: str,
+        *,
+        wait: float | None = None,
+        job_stats: JobStats | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Job:
         """``GET /jobs/{id}``.
 
         ``wait`` (seconds) asks the server to answer only once the job is terminal or that time
-        has passed; only the local service honours it (see ``extensions``).
+        has passed; only the local service honours it (see ``extensions``). ``retry`` replaces
+        the client's policy for this call.
         """
         params = extensions.wait_params(wait) if wait else None
         response = await self._send(
-            "GET", f"/jobs/{job_id}", route="/jobs/{id}", params=params, job_stats=job_stats
+            "GET",
+            f"/jobs/{job_id}",
+            route="/jobs/{id}",
+            params=params,
+            job_stats=job_stats,
+            retry=retry,
         )
         self._extensions.note(response)
         return Job.model_validate(response.json())
@@ -311,16 +333,21 @@ class IttybitClient:
         """Poll until the job is terminal or ``timeout`` seconds pass (``DeadlineExceeded``).
 
         A job that ends ``failed`` or ``cancelled`` raises ``JobFailed`` unless
-        ``raise_on_failure`` is false.
+        ``raise_on_failure`` is false. With a ``timeout``, a look that fails for a transient
+        reason (the service down, a 429) is tried again until the timeout: the job is still in
+        flight while it cannot be seen, and ``DeadlineExceeded`` carries it when time runs out.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         schedule = PollSchedule(self.poll)
-        current = job if isinstance(job, Job) else await self.get_job(job, job_stats=job_stats)
+        if isinstance(job, Job):
+            current = job
+        else:
+            current = await self._look(job, None, deadline, job_stats, timeout)
         delay = schedule.first_delay()
         while not current.status.is_terminal:
             hold = self._held_wait(deadline)
             if hold > 0:
-                current = await self.get_job(current.id, wait=hold, job_stats=job_stats)
+                current = await self._look(current, hold, deadline, job_stats, timeout)
                 continue
             if deadline is not None:
                 remaining = deadline - time.monotonic()
@@ -330,11 +357,32 @@ class IttybitClient:
                     )
                 delay = min(delay, remaining)
             await asyncio.sleep(delay)
-            current = await self.get_job(current.id, job_stats=job_stats)
+            current = await self._look(current, None, deadline, job_stats, timeout)
             delay = schedule.next_delay(current)
         if raise_on_failure and not current.status.is_success:
             raise JobFailed(current)
         return current
+
+    async def _look(
+        self,
+        job: Job | str,
+        wait: float | None,
+        deadline: float | None,
+        job_stats: JobStats | None,
+        timeout: float | None,
+    ) -> Job:
+        """One ``GET /jobs/{id}``, its transient failures retried until ``deadline``."""
+        job_id = job if isinstance(job, str) else job.id
+        if deadline is None:
+            return await self.get_job(job_id, wait=wait, job_stats=job_stats)
+        budget = replace(self.retry, attempts=None, timeout=max(0.001, deadline - time.monotonic()))
+        try:
+            return await self.get_job(job_id, wait=wait, job_stats=job_stats, retry=budget)
+        except RetryableError as error:
+            raise DeadlineExceeded(
+                f"job {job_id} could not be looked at within {timeout:.0f}s: {error}",
+                job=job if isinstance(job, Job) else None,
+            ) from None
 
     def _held_wait(self, deadline: float | None) -> float:
         """Seconds to ask the server to hold the next look, or 0 to poll."""
