@@ -12,12 +12,13 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import dagster as dg
 import httpx
 
-from media_assets.cli.tether import Tethered
+from media_assets.cli.tether import Tethered, die_with_parent
 from media_assets.instance.daemon import (
     DaemonOwner,
     clear_daemon_owner,
@@ -37,13 +38,56 @@ from media_assets.settings import (
 DAEMON_HEARTBEAT_FRESH_S = 75.0
 
 
-def service_answers(base_url: str) -> bool:
-    """Whether something speaking the local service's health endpoint answers at ``base_url``."""
+class ServiceConflict(ValueError):
+    """The local service found running cannot serve this command's library."""
+
+
+def local_service_health(base_url: str) -> dict[str, Any] | None:
+    """What a local service at ``base_url`` says of itself, or None if none answers there."""
     try:
         response = httpx.get(f"{base_url.rstrip('/')}/_local/health", timeout=2.0)
     except httpx.HTTPError:
-        return False
-    return response.status_code == 200
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        health = response.json()
+    except ValueError:
+        return None
+    return health if isinstance(health, dict) else None
+
+
+def service_answers(base_url: str) -> bool:
+    """Whether something speaking the local service's health endpoint answers at ``base_url``."""
+    return local_service_health(base_url) is not None
+
+
+def _share_service(
+    base_url: str, health: dict[str, Any], allow_roots: Sequence[Path], engine: str | None
+) -> None:
+    """Make a running local service able to read the library, or say why it cannot."""
+    if engine is not None and health.get("engine") != engine:
+        raise ServiceConflict(
+            f"the local Ittybit service at {base_url} runs the {health.get('engine')} engine, "
+            f"not {engine}: stop it, or leave out --engine to use it"
+        )
+    readable = [Path(root) for root in health.get("allow_roots") or []]
+    for root in allow_roots:
+        if any(root.is_relative_to(known) for known in readable):
+            continue
+        try:
+            response = httpx.post(
+                f"{base_url.rstrip('/')}/_local/roots", json={"path": str(root)}, timeout=10.0
+            )
+        except httpx.HTTPError as error:
+            raise ServiceConflict(
+                f"the local Ittybit service at {base_url} cannot be asked to read {root}: {error}"
+            ) from None
+        if response.status_code not in (200, 201):
+            raise ServiceConflict(
+                f"the local Ittybit service at {base_url} may not read {root} and refused to "
+                f"add it (HTTP {response.status_code}): restart it with --allow-root {root}"
+            )
 
 
 @contextlib.contextmanager
@@ -56,15 +100,20 @@ def ittybit_service(
 ) -> Iterator[Settings]:
     """Yield ``settings`` pointing at the service to use: Ittybit with a key, else a local one.
 
-    A local service already answering at the configured URL is used as it is; otherwise one is
-    started with the library folders as allowed roots and stopped on exit. The yielded settings
-    carry its URL, so the processes started with them (the daemon, runs) use it too.
+    A local service already answering at the configured URL is shared: it is asked to read the
+    library's folders too (``ServiceConflict`` if it cannot). Otherwise one is started with the
+    library folders as allowed roots, tied to this process, and stopped on exit. The yielded
+    settings carry its URL, so the processes started with them (the daemon, runs) use it too.
     """
     if settings.uses_hosted_api:
         yield settings
         return
     base_url = settings.effective_base_url
-    if service_answers(base_url):
+    health = local_service_health(base_url)
+    if health is not None:
+        _share_service(base_url, health, allow_roots, engine)
+        if not quiet:
+            print(f"using the local Ittybit service at {base_url}", file=sys.stderr)
         yield settings
         return
     config = ServiceConfig(
@@ -74,7 +123,7 @@ def ittybit_service(
         engine="simulate" if engine == "simulate" else "ffmpeg",
         allow_roots=tuple(path.resolve() for path in allow_roots),
     )
-    service = LocalService(config)
+    service = LocalService(config, preexec_fn=die_with_parent)
     service.start()
     if not quiet:
         print(f"started the local Ittybit service at {service.base_url}", file=sys.stderr)

@@ -37,6 +37,11 @@ def _die_with_parent(sig: int) -> None:
         libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
 
 
+def die_with_parent() -> None:
+    """For ``preexec_fn``: the child gets SIGTERM when the process that started it dies."""
+    _die_with_parent(signal.SIGTERM)
+
+
 def stop_group(pgid: int, process: subprocess.Popen[bytes], grace_s: float) -> None:
     """SIGINT every process of the group, then SIGKILL what is left after ``grace_s``."""
     with contextlib.suppress(ProcessLookupError):

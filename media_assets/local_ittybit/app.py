@@ -39,6 +39,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         Route("/_local/stats", local.stats, methods=["GET"]),
         Route("/_local/stats/reset", local.reset_stats, methods=["POST"]),
         Route("/_local/jobs/{job_id}/cancel", local.cancel_job, methods=["POST"]),
+        Route("/_local/roots", local.add_root, methods=["POST"]),
     ]
 
     @contextlib.asynccontextmanager

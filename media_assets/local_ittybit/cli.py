@@ -58,7 +58,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=None, help="jobs processed at once (default: CPU count)"
     )
-    parser.add_argument("--api-key", default=None, help="require Authorization: Bearer KEY")
+    key = parser.add_mutually_exclusive_group()
+    key.add_argument(
+        "--api-key",
+        default=None,
+        help="require Authorization: Bearer KEY (visible in process listings; prefer the file)",
+    )
+    key.add_argument(
+        "--api-key-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="require Authorization: Bearer with the key in FILE (its first line)",
+    )
     parser.add_argument(
         "--allow-root",
         type=Path,
@@ -109,7 +121,7 @@ def config_from_args(
         data_dir=data_dir.expanduser().resolve(),
         engine=ns.engine,
         workers=ns.workers,
-        api_key=ns.api_key,
+        api_key=_api_key(ns),
         allow_roots=tuple(root.expanduser().resolve() for root in ns.allow_root),
         public_url=ns.public_url,
         max_wait=ns.max_wait,
@@ -123,14 +135,32 @@ def config_from_args(
     )
 
 
-def config_to_argv(config: ServiceConfig) -> list[str]:
-    """The flags that recreate ``config`` in another process."""
+def _api_key(ns: argparse.Namespace) -> str | None:
+    if ns.api_key_file is None:
+        return str(ns.api_key) if ns.api_key is not None else None
+    try:
+        lines = Path(ns.api_key_file).read_text().splitlines()
+    except OSError as error:
+        raise ValueError(f"cannot read the API key file {ns.api_key_file}: {error}") from None
+    if not lines or not lines[0].strip():
+        raise ValueError(f"the API key file {ns.api_key_file} is empty")
+    return lines[0].strip()
+
+
+def config_to_argv(config: ServiceConfig, *, api_key_file: Path | None = None) -> list[str]:
+    """The flags that recreate ``config`` in another process.
+
+    The key, if any, travels in ``api_key_file`` (which must hold it), never on the command line
+    where every user of the machine can read it.
+    """
+    if config.api_key is not None and api_key_file is None:
+        raise ValueError("a config with an API key needs api_key_file to pass it on")
     argv = ["--host", config.host, "--port", str(config.port)]
     argv += ["--data-dir", str(config.data_dir), "--engine", config.engine]
     if config.workers is not None:
         argv += ["--workers", str(config.workers)]
     if config.api_key is not None:
-        argv += ["--api-key", config.api_key]
+        argv += ["--api-key-file", str(api_key_file)]
     for root in config.allow_roots:
         argv += ["--allow-root", str(root)]
     if config.public_url is not None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from .roots import AddedRoots
 
 EngineName = Literal["ffmpeg", "simulate"]
 
@@ -37,6 +39,8 @@ class ServiceConfig:
     rate_limit: float | None = None
     hang_rate: float = 0.0
     seed: int | None = None
+    # Folders added while running (POST /_local/roots); shared by copies of this config.
+    added_roots: AddedRoots = field(default_factory=AddedRoots, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.engine not in ("ffmpeg", "simulate"):
@@ -84,6 +88,15 @@ class ServiceConfig:
     def bound_url(self) -> str:
         """Where the listening socket can be reached, whatever ``public_url`` says."""
         return f"http://{_url_host(self.host)}:{self.port}"
+
+    @property
+    def readable_roots(self) -> tuple[Path, ...]:
+        """Every folder ``file://`` inputs may come from."""
+        return (*self.allow_roots, *self.added_roots.roots)
+
+    @property
+    def added_roots_path(self) -> Path:
+        return self.data_dir / "added-roots.json"
 
     @property
     def files_dir(self) -> Path:

@@ -53,10 +53,11 @@ def file_path(url: str, config: ServiceConfig) -> Path:
     if not raw_path.startswith("/") or "\x00" in raw_path:
         raise MediaError("invalid_input", f"file:// URL must hold an absolute path: {url}")
     real = Path(raw_path).resolve()
-    for root in config.allow_roots:
+    roots = config.readable_roots
+    for root in roots:
         if real.is_relative_to(root.resolve()):
             return real
-    if not config.allow_roots:
+    if not roots:
         raise MediaError(
             "invalid_input", "file:// inputs are disabled; start the service with --allow-root"
         )

@@ -120,6 +120,13 @@ class Scheduler:
         except MediaError as exc:
             if not jobs.is_terminal(job):
                 jobs.fail_job(job, _error_naming_input(exc, job["input"]))
+        except OSError as exc:
+            # The service's own storage (outputs, downloads): name the path, not just the errno.
+            if not jobs.is_terminal(job):
+                where = exc.filename or "the service's data folder"
+                jobs.fail_job(
+                    job, {"kind": "storage_error", "message": f"{where}: {exc.strerror or exc}"}
+                )
         except Exception as exc:
             log.exception("job %s failed unexpectedly", run.job_id)
             if not jobs.is_terminal(job):

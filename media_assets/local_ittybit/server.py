@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -109,9 +109,18 @@ class LocalService:
     child's output goes to ``<data_dir>/service.log``.
     """
 
-    def __init__(self, config: ServiceConfig, *, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        *,
+        startup_timeout: float = 30.0,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
+        """``preexec_fn`` runs in the child before the service starts (e.g. to tie its life to
+        the parent's)."""
         self.config = config
         self.startup_timeout = startup_timeout
+        self._preexec_fn = preexec_fn
         self._process: subprocess.Popen[bytes] | None = None
         self._base_url: str | None = None
 
@@ -137,13 +146,15 @@ class LocalService:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         command = [sys.executable, "-m", "media_assets.local_ittybit"]
+        key_file = self._write_key_file()
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [*command, *config_to_argv(self.config)],
+                [*command, *config_to_argv(self.config, api_key_file=key_file)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=_child_env(),
+                preexec_fn=self._preexec_fn,
             )
         try:
             listening_url = self._wait_for_listening_line(offset)
@@ -154,6 +165,15 @@ class LocalService:
             self.stop(kill=True)
             raise
         return self
+
+    def _write_key_file(self) -> Path | None:
+        if self.config.api_key is None:
+            return None
+        path = self.config.data_dir / "api-key"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(self.config.api_key + "\n")
+        return path
 
     def stop(self, *, kill: bool = False, timeout: float = 15.0) -> None:
         """Stop gracefully (SIGTERM), or crash it on purpose with ``kill=True`` (SIGKILL)."""

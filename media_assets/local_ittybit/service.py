@@ -48,6 +48,7 @@ class Service:
             workers = self.config.effective_workers + 4
             executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media")
             asyncio.get_running_loop().set_default_executor(executor)
+        self.config.added_roots.load(self.config.added_roots_path)
         self.config.files_dir.mkdir(parents=True, exist_ok=True)
         self.config.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._clear_stale_downloads()

@@ -36,7 +36,26 @@ def test_flags_round_trip_through_config_to_argv(tmp_path: Path) -> None:
         hang_rate=0.05,
         seed=3,
     )
-    assert _parse(config_to_argv(config)) == config
+    key_file = tmp_path / "key"
+    key_file.write_text("k\n")
+    argv = config_to_argv(config, api_key_file=key_file)
+    assert _parse(argv) == config
+    assert "k" not in argv, "the key must not be on the command line"
+
+
+def test_a_key_is_never_put_on_the_command_line(tmp_path: Path) -> None:
+    """config_to_argv refuses to pass a key except through a file."""
+    config = ServiceConfig(data_dir=tmp_path, api_key="secret")
+    with pytest.raises(ValueError, match="api_key_file"):
+        config_to_argv(config)
+
+
+def test_key_file_must_hold_a_key(tmp_path: Path) -> None:
+    """An empty key file is a configuration error naming the file."""
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    with pytest.raises(ValueError, match=str(empty)):
+        _parse(["--api-key-file", str(empty)])
 
 
 def test_defaults_bind_loopback_with_the_ffmpeg_engine(tmp_path: Path) -> None:
