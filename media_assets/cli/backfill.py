@@ -6,6 +6,8 @@ chunks it into ranged runs by the pipeline's backfill policy and the run queue t
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 import time
 from collections import Counter
@@ -16,7 +18,13 @@ from typing import Any
 import dagster as dg
 
 from media_assets.defs.latest_results import ResultMark, latest_marks
-from media_assets.instance.backfills import BackfillState, backfill_state, launch_asset_backfill
+from media_assets.instance.backfills import (
+    COMMAND_HOST_TAG,
+    COMMAND_PID_TAG,
+    BackfillState,
+    backfill_state,
+    launch_asset_backfill,
+)
 from media_assets.results import Stage
 
 BACKFILL_PRIORITY = "-1"  # below UI and sensor runs, so new uploads are not starved
@@ -37,7 +45,12 @@ def launch_backfill(
         asset_graph,
         keys,
         asset_keys=[dg.AssetKey(str(stage)) for stage in stages],
-        tags={"dagster/priority": BACKFILL_PRIORITY, "media_assets/source": "cli"},
+        tags={
+            "dagster/priority": BACKFILL_PRIORITY,
+            "media_assets/source": "cli",
+            COMMAND_HOST_TAG: socket.gethostname(),
+            COMMAND_PID_TAG: str(os.getpid()),
+        },
         run_config=run_config,
         title=title,
     )

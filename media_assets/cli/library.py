@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +24,13 @@ from media_assets.cli.settle import settle_files
 from media_assets.defs.definitions import build_definitions
 from media_assets.defs.latest_results import unfinished_keys
 from media_assets.defs.partitions import MEDIA_FILES, register_sources
-from media_assets.instance.backfills import cancel_backfill, close_backfills
+from media_assets.instance.backfills import (
+    abandon_backfill,
+    abandoned_backfills,
+    cancel_backfill,
+    close_backfills,
+    fail_unfinished_runs,
+)
 from media_assets.registry import SourceRegistry
 from media_assets.results import ALL_STAGES
 from media_assets.settings import CODE_LOCATION_MODULE, Settings
@@ -81,6 +89,7 @@ def run_library(options: RunOptions, settings: Settings) -> int:
             instance, settings, log_path=settings.logs_dir / "daemon.log", command=COMMAND
         ) as daemon,
     ):
+        _abandon_orphans(instance)
         registry = SourceRegistry(settings.sources_db_path)
         added = register_sources(instance, files, registry=registry)
         given = keys = [file.key for file in files]
@@ -101,7 +110,16 @@ def run_library(options: RunOptions, settings: Settings) -> int:
         )
         print(f"backfill {backfill_id} launched; runs go through the Dagster run queue")
         try:
-            watch(instance, backfill_id, keys, ALL_STAGES, cursor, on_poll=daemon.check)
+            watch(
+                instance,
+                backfill_id,
+                keys,
+                ALL_STAGES,
+                cursor,
+                on_poll=lambda: daemon.check(
+                    on_lost=lambda: _retry_lost_runs(instance, backfill_id)
+                ),
+            )
         except BaseException:
             _cancel(instance, backfill_id)
             raise
@@ -111,6 +129,40 @@ def run_library(options: RunOptions, settings: Settings) -> int:
     with open_instance(settings) as instance:
         build_manifest(instance)
         return _finish(instance, settings, given, errors, backfill_id=backfill_id)
+
+
+def _abandon_orphans(instance: dg.DagsterInstance) -> None:
+    """Close backfills left open by a command on this machine that was killed."""
+    for backfill_id in abandoned_backfills(
+        instance, host=socket.gethostname(), is_alive=_process_alive
+    ):
+        abandon_backfill(
+            instance, backfill_id, "the media-assets command that launched it was killed"
+        )
+        print(
+            f"cancelled backfill {backfill_id}, left open by a media-assets command that was "
+            "killed; its finished stages are reused",
+            file=sys.stderr,
+        )
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _retry_lost_runs(instance: dg.DagsterInstance, backfill_id: str) -> None:
+    """Our daemon stopped and took its run workers along: their runs are failed, then retried."""
+    lost = fail_unfinished_runs(
+        instance, backfill_id, "its run worker stopped with the Dagster daemon"
+    )
+    if lost:
+        print(f"{lost} run(s) lost their worker; they will be retried", file=sys.stderr)
 
 
 def _cancel(instance: dg.DagsterInstance, backfill_id: str) -> None:

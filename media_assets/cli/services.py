@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -145,7 +145,11 @@ class DaemonConflict(ValueError):
 
 
 class DaemonLost(RuntimeError):
-    """The daemon this command started stopped on its own."""
+    """The daemon this command started kept stopping on its own."""
+
+
+# A daemon that stops on its own is started again this many times before the command gives up.
+DAEMON_RESTARTS = 3
 
 
 class DaemonHandle:
@@ -159,6 +163,7 @@ class DaemonHandle:
         self._log_path = log_path
         self._command = command
         self._tether: Tethered | None = None
+        self._restarts = 0
         self.fingerprint, self.summary = work_identity(settings)
 
     @property
@@ -179,11 +184,26 @@ class DaemonHandle:
             return
         self._start()
 
-    def check(self) -> None:
-        """Called while waiting: a daemon that went away is replaced, or reported if it was ours."""
+    def check(self, on_lost: Callable[[], None] | None = None) -> None:
+        """Called while waiting: a daemon that went away is started again.
+
+        When our own daemon stopped, its process group (code server, run workers) went with it;
+        ``on_lost`` is called before the new one starts, to settle what those workers left.
+        """
         if self._tether is not None:
-            if self._tether.poll() is not None:
-                raise DaemonLost(f"the Dagster daemon stopped unexpectedly; see {self._log_path}")
+            if self._tether.poll() is None:
+                return
+            self._restarts += 1
+            if self._restarts > DAEMON_RESTARTS:
+                raise DaemonLost(
+                    f"the Dagster daemon stopped {self._restarts} times; see {self._log_path}"
+                )
+            print("the Dagster daemon stopped; starting it again", file=sys.stderr)
+            self._tether = None
+            self._instance.wipe_daemon_heartbeats()
+            if on_lost is not None:
+                on_lost()
+            self._start()
             return
         if not daemon_running(self._instance):
             # The command that kept the daemon we used has finished and stopped it.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,10 @@ from dagster._core.utils import make_new_backfill_id
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.backfill import execute_backfill_iteration
+
+# Which command, on which machine, launched a backfill: one that died leaves it to be cleaned up.
+COMMAND_HOST_TAG = "media_assets/command_host"
+COMMAND_PID_TAG = "media_assets/command_pid"
 
 
 @dataclass(frozen=True)
@@ -125,3 +129,64 @@ def cancel_backfill(instance: dg.DagsterInstance, backfill_id: str) -> list[str]
     for run in runs:
         instance.run_coordinator.cancel_run(run.run_id)
     return [run.run_id for run in runs]
+
+
+def fail_unfinished_runs(instance: dg.DagsterInstance, backfill_id: str, reason: str) -> int:
+    """Mark the backfill's started runs failed when their workers are known to be gone.
+
+    Nothing else would: the process that reports a dead worker is the code server that launched
+    it, and it died with the daemon. Marked failed, they are retried by the daemon's run retries
+    (the new runs re-attach to their remote jobs). Returns how many were marked.
+    """
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(
+            tags={"dagster/backfill": backfill_id},
+            statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED],
+        )
+    )
+    for run in runs:
+        instance.report_run_failed(run, reason)
+    return len(runs)
+
+
+def abandoned_backfills(
+    instance: dg.DagsterInstance, *, host: str, is_alive: Callable[[int], bool]
+) -> list[str]:
+    """Backfills launched by a command on ``host`` that has died without closing them."""
+    found = []
+    for backfill in instance.get_backfills(status=BulkActionStatus.REQUESTED):
+        tags = backfill.tags or {}
+        if tags.get(COMMAND_HOST_TAG) != host:
+            continue
+        try:
+            pid = int(tags.get(COMMAND_PID_TAG, ""))
+        except ValueError:
+            continue
+        if not is_alive(pid):
+            found.append(backfill.backfill_id)
+    return found
+
+
+def abandon_backfill(instance: dg.DagsterInstance, backfill_id: str, reason: str) -> None:
+    """Close a backfill whose command and daemon are gone: its unfinished runs are cancelled.
+
+    Their workers died with the daemon's process group, so no run launcher is left to ask.
+    """
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(
+            tags={"dagster/backfill": backfill_id},
+            statuses=[
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.QUEUED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+                dg.DagsterRunStatus.CANCELING,
+            ],
+        )
+    )
+    for run in runs:
+        instance.report_run_canceled(run, reason)
+    backfill = instance.get_backfill(backfill_id)
+    if backfill is not None and backfill.status not in BULK_ACTION_TERMINAL_STATUSES:
+        canceled = backfill.with_status(BulkActionStatus.CANCELED)  # type: ignore[no-untyped-call]
+        instance.update_backfill(canceled)
