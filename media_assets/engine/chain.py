@@ -26,6 +26,7 @@ from media_assets.ittybit import (
     IttybitError,
     Job,
     JobFailed,
+    JobStatus,
     TaskFailed,
     idempotency_key,
 )
@@ -264,25 +265,42 @@ class FileChain:
             self._report(report)
             return report
         generation = self._generation(prior)
-        key = idempotency_key(task.key, str(stage), digest, task.source_version, generation)
         metadata = {"partition_key": task.key, "stage": str(stage)}
         created_at = int(time.time() * 1000)
         async with self._slots.hold(_PRIORITY[stage]):
-            try:
-                outcome = await self._client.run_job(
-                    input=input_url,
-                    kind=job.kind,
-                    options=job.options,
-                    metadata=metadata,
-                    idempotency_key=key,
-                    timeout=self._settings.deadlines.get(stage),
-                )
-            except (IttybitError, TaskFailed) as error:
-                error_kind, message = _describe(error)
-                failed_job = getattr(error, "job", None)
-                return self._fail(
-                    stage, facts, error_kind, message, prior, job=failed_job, key=key, digest=digest
-                )
+            while True:
+                key = idempotency_key(task.key, str(stage), digest, task.source_version, generation)
+                arrived: list[Job] = []
+                try:
+                    outcome = await self._client.run_job(
+                        input=input_url,
+                        kind=job.kind,
+                        options=job.options,
+                        metadata=metadata,
+                        idempotency_key=key,
+                        timeout=self._settings.deadlines.get(stage),
+                        on_created=arrived.append,
+                    )
+                    break
+                except (IttybitError, TaskFailed) as error:
+                    if arrived and arrived[0].status == JobStatus.CANCELLED:
+                        # The key re-attached to a job an interrupted run cancelled and could
+                        # not record: that attempt is over, so this one takes the next generation.
+                        generation += 1
+                        continue
+                    error_kind, message = _describe(error)
+                    failed_job = getattr(error, "job", None)
+                    return self._fail(
+                        stage,
+                        facts,
+                        error_kind,
+                        message,
+                        prior,
+                        job=failed_job,
+                        key=key,
+                        digest=digest,
+                        generation=generation,
+                    )
         done = outcome.job
         output = done.output_file
         result = MediaResult(
@@ -327,8 +345,10 @@ class FileChain:
         job: Job | None = None,
         key: str | None = None,
         digest: str | None = None,
+        generation: int | None = None,
     ) -> StageReport:
-        generation = self._generation(prior)
+        if generation is None:
+            generation = self._generation(prior)
         result = replace(
             self._blank(stage),
             status=ResultStatus.FAILED,
