@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from engine_helpers import NO_DEADLINES, Reports, ServiceView, file_task, run_files
+from engine_helpers import NO_DEADLINES, Reports, ServiceView, file_task, run_chain, run_files
 
 from media_assets.engine.batch import run_batch
 from media_assets.ittybit import IttybitClient
@@ -85,3 +85,29 @@ async def test_cancelling_the_batch_cancels_its_remote_jobs(
     jobs = (await view.stats())["jobs"]
     assert (jobs["cancelled"], jobs["total"]) == (2, 2)
     assert reports.sent == []  # nothing is recorded for stages that were stopped
+
+
+async def test_a_rerun_after_a_cancelled_batch_makes_new_jobs(
+    start_service: StartService, make_client: MakeClient
+) -> None:
+    """The rerun of a cancelled file does not re-attach to its cancelled job: it makes a new one."""
+    service = start_service(latency=(0.5, 0.5))
+    view = ServiceView(service.base_url)
+    client = make_client(service)
+    batch = asyncio.create_task(
+        run_batch(
+            client, [file_task("a.mp4")], settings=NO_DEADLINES, max_in_flight=2, sink=Reports()
+        )
+    )
+    await view.wait_for("the ingest job", lambda stats: stats["processing"] == 1)
+    batch.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await batch
+
+    reports = Reports()
+    assert await run_chain(client, file_task("a.mp4"), reports) == []
+    assert reports.statuses() == dict.fromkeys(Stage, ResultStatus.SUCCEEDED)
+    assert reports.by_stage()[Stage.INGESTED].generation == 1  # recorded as the one it used
+    ingests = await view.jobs_of("a.mp4", Stage.INGESTED)
+    assert [job["status"] for job in ingests] == ["cancelled", "succeeded"]
