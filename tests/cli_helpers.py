@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from product_env import HOME_ENV, without_product_variables
 
 COMMAND_TIMEOUT_S = 120
 
@@ -33,12 +34,8 @@ class Cli:
     def __init__(self, tmp_path: Path) -> None:
         self.home = tmp_path / "home"
         self.base_url = f"http://127.0.0.1:{free_port()}"
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("ITTYBIT_", "MEDIA_ASSETS_", "DAGSTER_"))
-        }
-        env["MEDIA_ASSETS_HOME"] = str(self.home)
+        env = without_product_variables(os.environ)
+        env[HOME_ENV] = str(self.home)
         env["ITTYBIT_BASE_URL"] = self.base_url
         self.env = env
 

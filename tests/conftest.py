@@ -1,17 +1,35 @@
 """Fixtures shared by every test folder."""
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pytest
+from product_env import HOME_ENV, is_product_variable
 
 from media_assets.local_ittybit import RunningService, ServiceConfig
 from media_assets.local_ittybit.server import running_in_thread
 
 MakeConfig = Callable[..., ServiceConfig]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts without ITTYBIT_*, MEDIA_ASSETS_* or DAGSTER_HOME in its environment."""
+    for name in [name for name in os.environ if is_product_variable(name)]:
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """MEDIA_ASSETS_HOME pointed at a fresh folder in tmp; returns that folder."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv(HOME_ENV, str(folder))
+    return folder
 
 
 @pytest.fixture

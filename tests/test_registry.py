@@ -101,7 +101,6 @@ def test_registry_is_shared_between_handles(tmp_path: Path) -> None:
     assert SourceRegistry(path).get(source(3).key) == source(3)
 
 
-def test_default_registry_lives_in_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_registry_lives_in_home(home: Path) -> None:
     """The default registry is MEDIA_ASSETS_HOME/sources.sqlite3."""
-    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "home"))
-    assert SourceRegistry.default().path == tmp_path / "home" / "sources.sqlite3"
+    assert SourceRegistry.default().path == home / "sources.sqlite3"

@@ -16,50 +16,34 @@ from media_assets.settings import (
 )
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts from an environment without the product's variables."""
-    for name in (
-        "MEDIA_ASSETS_HOME",
-        "MEDIA_ASSETS_WATCH_DIR",
-        "MEDIA_ASSETS_FILES_PER_RUN",
-        "MEDIA_ASSETS_SENSOR_MAX_KEYS",
-        "MEDIA_ASSETS_PUBLIC_URL_MAP",
-        "MEDIA_ASSETS_MAX_IN_FLIGHT",
-        "DAGSTER_HOME",
-        "ITTYBIT_API_KEY",
-        "ITTYBIT_BASE_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 def test_home_defaults_to_dot_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without MEDIA_ASSETS_HOME the work folder is ./.media_assets, made absolute."""
     monkeypatch.chdir(tmp_path)
     assert load_settings().home_dir == tmp_path.resolve() / ".media_assets"
 
 
-def test_home_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_home_from_environment(home: Path) -> None:
     """MEDIA_ASSETS_HOME picks the work folder, and the files under it follow."""
-    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "work"))
     settings = load_settings()
-    assert settings.home_dir == tmp_path / "work"
-    assert settings.manifest_path == tmp_path / "work" / "manifest.duckdb"
-    assert settings.sources_db_path == tmp_path / "work" / "sources.sqlite3"
-    assert settings.dagster_home_dir == tmp_path / "work" / "dagster_home"
+    assert settings.home_dir == home
+    assert settings.manifest_path == home / "manifest.duckdb"
+    assert settings.sources_db_path == home / "sources.sqlite3"
+    assert settings.dagster_home_dir == home / "dagster_home"
 
 
-def test_dagster_home_is_kept_when_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dagster_home_is_kept_when_given(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A DAGSTER_HOME the user set is the instance folder, not one under the work folder."""
-    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "work"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
     assert load_settings().dagster_home_dir == tmp_path / "elsewhere"
 
 
-def test_watch_dir_defaults_to_inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_watch_dir_defaults_to_inbox(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The sensor watches $MEDIA_ASSETS_HOME/inbox unless MEDIA_ASSETS_WATCH_DIR says otherwise."""
-    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path))
-    assert load_settings().watch_path == tmp_path / "inbox"
+    assert load_settings().watch_path == home / "inbox"
     monkeypatch.setenv("MEDIA_ASSETS_WATCH_DIR", str(tmp_path / "uploads"))
     assert load_settings().watch_path == tmp_path / "uploads"
 
@@ -107,11 +91,8 @@ def test_key_error_does_not_show_the_key(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "secret-key" not in repr(load_settings())
 
 
-def test_child_process_loads_the_same_settings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_child_process_loads_the_same_settings(home: Path, tmp_path: Path) -> None:
     """A process started with child_environment() reads back the values the parent chose."""
-    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "work"))
     chosen = load_settings().model_copy(
         update={"files_per_run": 7, "ittybit_base_url": "http://127.0.0.1:1234"}
     )
@@ -127,7 +108,7 @@ def test_child_process_loads_the_same_settings(
         text=True,
         check=True,
     ).stdout.split()
-    assert output == ["7", "http://127.0.0.1:1234", str(tmp_path / "work")]
+    assert output == ["7", "http://127.0.0.1:1234", str(home)]
 
 
 def test_child_environment_drops_stale_values(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from media_assets.engine.journal import JobJournal, JournalEntry
+from media_assets.engine.journal import JobJournal, JournalEntry, MemoryJournal
 from media_assets.engine.slots import JobSlots
 from media_assets.engine.stages import (
     MediaFacts,
@@ -42,6 +42,7 @@ _NO_DEADLINE = 24 * 3600.0
 # Retry-After gets up to a second of jitter so that waiters told the same moment spread out.
 STAGE_RETRY = RetryPolicy(attempts=None, retry_after_jitter=1.0)
 _REMOTE_FAILURE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
+_REPLAYS_OF_CANCELLED = 3
 # Downstream stages first: finishing files already ingested beats starting new ones.
 _PRIORITY = {Stage.INGESTED: 1, Stage.THUMBNAIL: 0, Stage.AUDIO: 0, Stage.TRANSCODED: 0}
 
@@ -128,14 +129,15 @@ class FileChain:
         settings: ChainSettings,
         task: FileTask,
         sink: ReportSink,
-        journal: JobJournal,
+        journal: JobJournal | None = None,
     ) -> None:
         self._client = client
         self._slots = slots
         self._settings = settings
         self._task = task
         self._sink = sink
-        self._journal = journal
+        # Without a journal, jobs are remembered for this chain only (as after a crash).
+        self._journal = journal if journal is not None else MemoryJournal()
         self.failed: list[MediaResult] = []
 
     def _report(self, report: StageReport) -> None:
@@ -370,25 +372,34 @@ class FileChain:
         if known is not None and known.serves(
             options_hash=digest, source_version=task.source_version, force_token=token
         ):
+            found: Job | None
             try:
-                remote = await self._client.get_job(
+                found = await self._client.get_job(
                     known.job_id, job_stats=stats, retry=self._retry_until(deadline)
                 )
             except NotFoundError:
-                remote = None  # the service no longer knows it (its data was reset)
-            if remote is not None and remote.status not in _REMOTE_FAILURE:
-                return remote, known
+                found = None  # the service no longer knows it (its data was reset)
+            if found is not None and found.status not in _REMOTE_FAILURE:
+                return found, known
             generation = max(generation, known.generation + 1)
-        key = idempotency_key(task.key, str(stage), digest, task.source_version, generation, token)
-        remote = await self._client.create_job(
-            input=input_url,
-            kind=job.kind,
-            options=job.options,
-            metadata={"partition_key": task.key, "stage": str(stage)},
-            idempotency_key=key,
-            job_stats=stats,
-            retry=self._retry_until(deadline),
-        )
+        for replay in range(_REPLAYS_OF_CANCELLED + 1):
+            key = idempotency_key(
+                task.key, str(stage), digest, task.source_version, generation, token
+            )
+            remote = await self._client.create_job(
+                input=input_url,
+                kind=job.kind,
+                options=job.options,
+                metadata={"partition_key": task.key, "stage": str(stage)},
+                idempotency_key=key,
+                job_stats=stats,
+                retry=self._retry_until(deadline),
+            )
+            if remote.status != JobStatus.CANCELLED or replay == _REPLAYS_OF_CANCELLED:
+                break
+            # The key replayed a job that an interrupted run cancelled before it could record
+            # it: that attempt is over, so this one takes the next generation.
+            generation += 1
         entry = JournalEntry(
             job_id=remote.id,
             idempotency_key=key,

@@ -7,22 +7,24 @@ a free loopback port, so the local service it starts collides with nothing else 
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
 from cli_helpers import Cli
+from media_clips import make_clip
 
-from media_assets.cli.demo_library import render_recipes
 from media_assets.instance.backfills import backfill_state
 from media_assets.manifest.queries import read_results
 
 pytestmark = pytest.mark.slow
 
 BROKEN = "broken-empty.mp4"
-_CLIPS = {
-    "clip-a.mp4": ("testsrc=size=320x240:rate=25:duration=1", "sine=frequency=440:duration=1"),
-    "clip-b.mp4": ("testsrc=size=240x320:rate=25:duration=1", "sine=frequency=550:duration=1"),
-    "clip-c.mp4": ("testsrc2=size=320x180:rate=25:duration=1", "sine=frequency=660:duration=1"),
+# Three short clips, each of its own size and picture.
+_CLIPS: dict[str, dict[str, Any]] = {
+    "clip-a.mp4": {"size": "320x240"},
+    "clip-b.mp4": {"size": "240x320"},
+    "clip-c.mp4": {"size": "320x180", "pattern": "testsrc2"},
 }
 
 
@@ -33,15 +35,8 @@ def cli(tmp_path: Path) -> Cli:
 
 def make_library_with_broken_file(folder: Path) -> Path:
     """Three short generated clips and one zero-byte mp4."""
-    recipes = {
-        name: [
-            *("-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio),
-            *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
-            *("-c:a", "aac", "-shortest"),
-        ]
-        for name, (video, audio) in _CLIPS.items()
-    }
-    render_recipes(folder, recipes)
+    for name, shape in _CLIPS.items():
+        make_clip(folder / name, seconds=1, **shape)
     (folder / BROKEN).write_bytes(b"")
     return folder
 

@@ -18,15 +18,8 @@ def media_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def bench(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, media_library: Path
-) -> Iterator[PipelineBench]:
+def bench(tmp_path: Path, home: Path, media_library: Path) -> Iterator[PipelineBench]:
     """Work folder in tmp, the local ffmpeg service reading the libraries, a test instance."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(home))
-    for name in ("ITTYBIT_API_KEY", "ITTYBIT_BASE_URL", "MEDIA_ASSETS_MAX_IN_FLIGHT"):
-        monkeypatch.delenv(name, raising=False)
     scratch = tmp_path / "scratch"  # a library folder tests may change
     scratch.mkdir()
     roots = [media_library, scratch] + ([CORPUS.resolve()] if CORPUS.is_dir() else [])

@@ -1,19 +1,19 @@
 """Helpers of the pipeline tests: generated media, and a bench over the local service and Dagster.
 
-Nothing is mocked: the media files are made with the ffmpeg binary of the imageio-ffmpeg wheel, the
+Nothing is mocked: the media files are made by ``media_clips`` (the imageio-ffmpeg binary), the
 service is the real local Ittybit service on a free loopback port, and runs go through
 ``dg.materialize`` on an on-disk test instance.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import httpx
+from media_clips import make_clip, make_still, make_tone
 
-from media_assets.cli.demo_library import render_recipes
 from media_assets.defs.media_pipeline import build_media_pipeline
 from media_assets.defs.partitions import register_sources
 from media_assets.defs.resources import IttybitResource
@@ -24,38 +24,18 @@ from media_assets.sources import discover
 MEDIA_PIPELINE = build_media_pipeline(files_per_run=25)
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
-# file name -> ffmpeg arguments between the binary and the output path
-_RECIPES: dict[str, list[str]] = {
+# file name -> how to make it in a library folder
+_MEDIA: dict[str, Callable[[Path], Path]] = {
     # Wider than both the thumbnail (640) and the transcode (1280), so both really scale down.
-    "wide-clip.mp4": [
-        "-f", "lavfi", "-i", "testsrc=size=1600x900:rate=15:duration=2.5",
-        "-f", "lavfi", "-i", "sine=frequency=440:duration=2.5",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-shortest",
-    ],
-    "small-clip.mp4": [
-        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2",
-        "-f", "lavfi", "-i", "sine=frequency=660:duration=2",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-shortest",
-    ],
-    "portrait-clip.mp4": [
-        "-f", "lavfi", "-i", "testsrc=size=240x320:rate=25:duration=2",
-        "-f", "lavfi", "-i", "sine=frequency=880:duration=2",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-shortest",
-    ],
-    "silent-clip.mp4": [
-        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-    ],
-    "tone.mp3": [
-        "-f", "lavfi", "-i", "sine=frequency=220:duration=2", "-c:a", "libmp3lame", "-q:a", "6",
-    ],
-    "still.png": ["-f", "lavfi", "-i", "testsrc=size=400x300", "-frames:v", "1"],
-}  # fmt: skip
+    "wide-clip.mp4": lambda path: make_clip(path, size="1600x900", rate=15, seconds=2.5),
+    "small-clip.mp4": lambda path: make_clip(path, size="320x240", seconds=2),
+    "portrait-clip.mp4": lambda path: make_clip(path, size="240x320", seconds=2),
+    "silent-clip.mp4": lambda path: make_clip(path, size="320x240", seconds=2, audio=False),
+    "tone.mp3": lambda path: make_tone(path, seconds=2),
+    "still.png": lambda path: make_still(path, size="400x300"),
+}
 
-GOOD_FILES: tuple[str, ...] = tuple(_RECIPES)
+GOOD_FILES: tuple[str, ...] = tuple(_MEDIA)
 # Broken on purpose: an empty mp4 and a text file wearing a video extension.
 BROKEN_FILES: dict[str, bytes] = {
     "zero-bytes.mp4": b"",
@@ -66,7 +46,8 @@ ALL_FILES: tuple[str, ...] = (*GOOD_FILES, *BROKEN_FILES)
 
 def make_media_library(folder: Path) -> Path:
     """Write short generated clips, a silent clip, an mp3, a png, and two broken files."""
-    render_recipes(folder, _RECIPES)
+    for name, make in _MEDIA.items():
+        make(folder / name)
     for name, data in BROKEN_FILES.items():
         (folder / name).write_bytes(data)
     return folder

@@ -51,13 +51,10 @@ class Watcher:
 
 
 @pytest.fixture
-def watcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Watcher]:
-    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MEDIA_ASSETS_WATCH_DIR", raising=False)
-    monkeypatch.delenv("MEDIA_ASSETS_FILES_PER_RUN", raising=False)
-    monkeypatch.delenv("MEDIA_ASSETS_SENSOR_MAX_KEYS", raising=False)
-    inbox = tmp_path / "home" / "inbox"
-    inbox.mkdir(parents=True)
+def watcher(home: Path) -> Iterator[Watcher]:
+    """The default watch folder ($MEDIA_ASSETS_HOME/inbox) and a test instance."""
+    inbox = home / "inbox"
+    inbox.mkdir()
     with dg.instance_for_test() as instance:
         yield Watcher(instance, inbox)
 

@@ -30,9 +30,9 @@ from typing import Any
 
 import httpx
 from cli_helpers import Cli, free_port
+from media_clips import make_clip
 
 from media_assets.local_ittybit import LocalService, ServiceConfig
-from media_assets.local_ittybit.media import ffmpeg_exe
 from media_assets.manifest.queries import read_results
 
 STAGES = 4  # simulated sources are videos with sound: every stage applies
@@ -280,29 +280,13 @@ def cli_pid_alive(process: subprocess.Popen[str]) -> bool:
     return process.poll() is None
 
 
-def make_clip(path: Path, *, size: str, seconds: float, tone_hz: int) -> None:
-    partial = path.with_name(f".{path.name}.partial.mp4")
-    subprocess.run(
-        [
-            ffmpeg_exe(), "-v", "error", "-y", "-nostdin",
-            "-f", "lavfi", "-i", f"testsrc=size={size}:rate=25:duration={seconds}",
-            "-f", "lavfi", "-i", f"sine=frequency={tone_hz}:duration={seconds}",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-shortest", str(partial),
-        ],
-        check=True,
-        timeout=120,
-    )  # fmt: skip
-    partial.replace(path)
-
-
 def make_clips(folder: Path, count: int) -> list[Path]:
     """``count`` real one-second clips for the ffmpeg engine."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(count):
         path = folder / f"clip-{index:03d}.mp4"
-        make_clip(path, size="160x120", seconds=1.0, tone_hz=300 + 100 * index)
+        make_clip(path, size="160x120", seconds=1.0)
         os.utime(path, (time.time() - 60, time.time() - 60))
         paths.append(path)
     return paths

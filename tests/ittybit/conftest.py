@@ -7,14 +7,13 @@ in a background thread (``running_in_thread``) or, for restarts, in a child proc
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import imageio_ffmpeg
 import pytest
 from ittybit_client_helpers import FAST_POLL, FAST_RETRY, MakeClient, service_config
+from media_clips import make_clip
 
 from media_assets.ittybit import IttybitClient
 from media_assets.ittybit import retry as retry_module
@@ -83,12 +82,7 @@ def subprocess_service(tmp_path: Path) -> Iterator[Callable[..., LocalService]]:
 
 @pytest.fixture(scope="session")
 def two_second_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2 s 640x360 H.264/AAC mp4 (lavfi testsrc + sine) made with the imageio-ffmpeg binary."""
-    clip = tmp_path_factory.mktemp("client-media") / "test clip.mp4"
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y"]
-    command += ["-f", "lavfi", "-i", "testsrc=size=640x360:rate=25:duration=2"]
-    command += ["-f", "lavfi", "-i", "sine=frequency=440:duration=2"]
-    command += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    command += ["-c:a", "aac", "-shortest", str(clip)]
-    subprocess.run(command, check=True)
-    return clip
+    """A 2 s 640x360 H.264/AAC mp4."""
+    return make_clip(
+        tmp_path_factory.mktemp("client-media") / "test clip.mp4", size="640x360", seconds=2
+    )

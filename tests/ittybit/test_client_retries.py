@@ -112,13 +112,14 @@ async def test_rate_limit_default_burst_is_one_seconds_worth(
     """RateLimit(5/s) lets 5 requests go at once, then spaces the next 5 over ~1 s."""
     service = start_service()
     client = make_client(service.base_url, rate_limit=RateLimit(requests_per_second=5))
+    # Timed from the first request: the bucket drains while it runs, however long it takes.
+    started = time.monotonic()
     job = await client.create_job(input=CLIP, kind="video")
     marks: list[float] = []
-    started = time.monotonic()
     for _ in range(9):
         await client.get_job(job.id)
         marks.append(time.monotonic() - started)
-    assert marks[3] < 0.5  # the burst
+    assert marks[3] < 0.5  # the burst: the create and four looks
     assert marks[-1] >= 0.9  # then one every 0.2 s
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import imageio_ffmpeg
 import pytest
+from media_clips import make_clip
 
 from media_assets.local_ittybit import LocalService, RunningService, ServiceConfig
 
@@ -51,25 +50,18 @@ def subprocess_service(tmp_path: Path) -> Iterator[Callable[..., LocalService]]:
 
 @pytest.fixture(scope="session")
 def sample_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A one-second 320x240 H.264/AAC mp4 made with the bundled ffmpeg."""
-    clip = tmp_path_factory.mktemp("media") / "sample clip.mp4"
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y"]
-    command += ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1"]
-    command += ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"]
-    command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip)]
-    subprocess.run(
-        command,
-        check=True,
-    )
-    return clip
+    """A one-second 320x240 H.264/AAC mp4."""
+    return make_clip(tmp_path_factory.mktemp("media") / "sample clip.mp4")
 
 
 @pytest.fixture(scope="session")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 20-second 640x360 clip: long enough that encoding it takes a while."""
-    clip = tmp_path_factory.mktemp("media") / "long.mp4"
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y"]
-    command += ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=20"]
-    command += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip)]
-    subprocess.run(command, check=True)
-    return clip
+    """20 s, 640x360, no sound: slow enough to encode that a cancel lands mid-run."""
+    return make_clip(
+        tmp_path_factory.mktemp("media") / "long clip.mp4",
+        size="640x360",
+        seconds=20,
+        rate=30,
+        audio=False,
+        pattern="testsrc2",
+    )

@@ -66,11 +66,10 @@ def test_defaults_bind_loopback_with_the_ffmpeg_engine(tmp_path: Path) -> None:
 
 
 def test_without_data_dir_the_data_lives_under_the_working_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The default data dir is ./.media_assets/local-ittybit, whatever the product's env says."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "elsewhere"))
     config = _parse([])
     assert config.data_dir == tmp_path.resolve() / ".media_assets" / "local-ittybit"
 

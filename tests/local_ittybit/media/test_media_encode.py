@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from media_clips import make_clip
 
 from media_assets.local_ittybit.media import (
     MediaError,
@@ -159,7 +160,7 @@ def test_progress_rises_to_100(av_clip: Path, tmp_path: Path) -> None:
 
 
 def test_cancel_kills_ffmpeg_and_removes_partial_output(
-    long_av_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    long_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Setting the cancel event stops ffmpeg within a second and leaves no file behind."""
     started: list[subprocess.Popen[str]] = []
@@ -183,7 +184,7 @@ def test_cancel_kills_ffmpeg_and_removes_partial_output(
         encode(
             "video",
             {"quality": "very_high"},
-            long_av_clip,
+            long_clip,
             tmp_path / "c.mp4",
             on_progress=cancel_once_running,
             cancel=cancel,
@@ -195,9 +196,9 @@ def test_cancel_kills_ffmpeg_and_removes_partial_output(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ffmpeg_failure_is_processing_failed_with_reason(make_media: Any, tmp_path: Path) -> None:
+def test_ffmpeg_failure_is_processing_failed_with_reason(media_dir: Path, tmp_path: Path) -> None:
     """An encoder refusal surfaces as processing_failed with the file name and ffmpeg's reason."""
-    tiny = make_media("tiny.webm", "-f", "lavfi", "-i", "testsrc=size=8x8:duration=0.2")
+    tiny = make_clip(media_dir / "tiny.webm", size="8x8", seconds=0.2, audio=False)
     with pytest.raises(MediaError) as caught:
         encode("video", {"codec": "h265"}, tiny, tmp_path / "t.mp4")
     assert caught.value.kind == "processing_failed"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from media_clips import make_clip, make_still, make_tone
 
 from media_assets.local_ittybit.media import MediaError, probe_file
-
-MakeMedia = Callable[..., Path]
 
 
 def test_video_with_audio_is_described(av_clip: Path) -> None:
@@ -43,14 +41,9 @@ def test_audio_only_wav(surround_wav: Path) -> None:
     assert info["width"] is None and info["codecs"]["video"] is None
 
 
-def test_cover_art_does_not_make_a_video(make_media: MakeMedia, opaque_png: Path) -> None:
+def test_cover_art_does_not_make_a_video(tmp_path: Path, opaque_png: Path) -> None:
     """An mp3 carrying an attached picture is still kind audio."""
-    mp3 = make_media(
-        "with cover.mp3",
-        *("-f", "lavfi", "-i", "sine=duration=1", "-i", str(opaque_png)),
-        *("-map", "0:a", "-map", "1:v", "-c:a", "libmp3lame", "-c:v", "png"),
-        *("-disposition:v", "attached_pic", "-id3v2_version", "3"),
-    )
+    mp3 = make_tone(tmp_path / "with cover.mp3", cover=opaque_png)
     info = probe_file(mp3)
     assert (info["kind"], info["format"], info["has_video"]) == ("audio", "mp3", False)
     assert info["codecs"] == {"video": None, "audio": "mp3"}
@@ -65,14 +58,10 @@ def test_images_report_transparency(alpha_png: Path, opaque_png: Path) -> None:
     assert opaque["transparency"] is False
 
 
-def test_animated_gif_is_video_and_still_gif_is_image(make_media: MakeMedia) -> None:
+def test_animated_gif_is_video_and_still_gif_is_image(tmp_path: Path) -> None:
     """A many-frame GIF is an animated video; a one-frame GIF is an image."""
-    animated = make_media(
-        "animated.gif", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=10:duration=1"
-    )
-    still = make_media(
-        "still.gif", "-f", "lavfi", "-i", "testsrc=size=64x64", "-frames:v", "1", "-update", "1"
-    )
+    animated = make_clip(tmp_path / "animated.gif", size="64x64", rate=10, audio=False)
+    still = make_still(tmp_path / "still.gif", size="64x64")
     moving = probe_file(animated)
     assert (moving["kind"], moving["animated"], moving["frames"]) == ("video", True, 10)
     assert moving["duration"] == pytest.approx(1.0, abs=0.1)
