@@ -24,6 +24,7 @@ from pipeline_bench import (
 )
 
 from media_assets.defs.batch_manifest import batch_manifest
+from media_assets.defs.resources import IttybitResource
 from media_assets.local_ittybit.media import probe_file
 from media_assets.manifest.queries import read_results, read_summary
 from media_assets.settings import load_settings
@@ -209,6 +210,24 @@ def test_broken_partitions_get_failed_observations(bench: PipelineBench) -> None
     for name in GOOD_FILES:
         for stage in STAGES:
             assert bench.observations(stage, key_of[name]) == [], f"{name} {stage} observed"
+
+
+def test_unreachable_source_failure_names_the_source(bench: PipelineBench) -> None:
+    """A file the hosted API cannot read fails with its own URI, not only its partition key."""
+    (key,) = bench.register(["small-clip.mp4"])
+    hosted = IttybitResource(base_url=bench.service.base_url, api_key="not-a-real-key")
+    result = dg.materialize(
+        [MEDIA_PIPELINE],
+        instance=bench.instance,
+        partition_key=key,
+        resources={"ittybit": hosted},
+        raise_on_error=False,
+    )
+    assert not result.success
+    values = only_event(bench.observations("ingested", key, result.run_id))
+    assert values["error_kind"] == "invalid_source"
+    assert values["source_uri"] == (bench.library / "small-clip.mp4").as_uri()
+    assert "cannot read it" in values["error_message"]
 
 
 @pytest.mark.parametrize(

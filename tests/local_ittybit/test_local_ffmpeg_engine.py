@@ -85,6 +85,21 @@ def test_broken_input_fails_the_job_and_names_the_file(
     assert health.status_code == 200
 
 
+def test_unwritable_output_folder_fails_the_job_naming_the_path(
+    ffmpeg_service: RunningService, media_root: Path
+) -> None:
+    """When outputs cannot be written, the job fails with storage_error naming the folder."""
+    outputs = ffmpeg_service.config.files_dir
+    shutil.rmtree(outputs)
+    outputs.write_text("a file where the outputs folder should be")
+    with httpx.Client(base_url=ffmpeg_service.base_url, timeout=30) as http:
+        job = create_job(http, input=_file_url(media_root / "sample clip.mp4"))
+        done = wait_for_status(http, job["id"], timeout=60)
+    assert done["status"] == "failed"
+    assert done["error"]["kind"] == "storage_error"
+    assert str(outputs) in done["error"]["message"]
+
+
 def test_http_input_is_downloaded_and_chained_output_is_reused(
     ffmpeg_service: RunningService, media_root: Path
 ) -> None:
