@@ -115,17 +115,7 @@ def cancel_backfill(instance: dg.DagsterInstance, backfill_id: str) -> list[str]
     if backfill is not None and backfill.status not in BULK_ACTION_TERMINAL_STATUSES:
         canceling = backfill.with_status(BulkActionStatus.CANCELING)  # type: ignore[no-untyped-call]
         instance.update_backfill(canceling)
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(
-            tags={"dagster/backfill": backfill_id},
-            statuses=[
-                dg.DagsterRunStatus.NOT_STARTED,
-                dg.DagsterRunStatus.QUEUED,
-                dg.DagsterRunStatus.STARTING,
-                dg.DagsterRunStatus.STARTED,
-            ],
-        )
-    )
+    runs = _runs(instance, backfill_id, _UNFINISHED)
     for run in runs:
         instance.run_coordinator.cancel_run(run.run_id)
     return [run.run_id for run in runs]
@@ -138,12 +128,7 @@ def fail_unfinished_runs(instance: dg.DagsterInstance, backfill_id: str, reason:
     it, and it died with the daemon. Marked failed, they are retried by the daemon's run retries
     (the new runs re-attach to their remote jobs). Returns how many were marked.
     """
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(
-            tags={"dagster/backfill": backfill_id},
-            statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED],
-        )
-    )
+    runs = _runs(instance, backfill_id, _RUNNING)
     for run in runs:
         instance.report_run_failed(run, reason)
     return len(runs)
@@ -172,21 +157,20 @@ def abandon_backfill(instance: dg.DagsterInstance, backfill_id: str, reason: str
 
     Their workers died with the daemon's process group, so no run launcher is left to ask.
     """
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(
-            tags={"dagster/backfill": backfill_id},
-            statuses=[
-                dg.DagsterRunStatus.NOT_STARTED,
-                dg.DagsterRunStatus.QUEUED,
-                dg.DagsterRunStatus.STARTING,
-                dg.DagsterRunStatus.STARTED,
-                dg.DagsterRunStatus.CANCELING,
-            ],
-        )
-    )
-    for run in runs:
+    for run in _runs(instance, backfill_id, [*_UNFINISHED, dg.DagsterRunStatus.CANCELING]):
         instance.report_run_canceled(run, reason)
     backfill = instance.get_backfill(backfill_id)
     if backfill is not None and backfill.status not in BULK_ACTION_TERMINAL_STATUSES:
         canceled = backfill.with_status(BulkActionStatus.CANCELED)  # type: ignore[no-untyped-call]
         instance.update_backfill(canceled)
+
+
+_RUNNING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+_UNFINISHED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED, *_RUNNING]
+
+
+def _runs(
+    instance: dg.DagsterInstance, backfill_id: str, statuses: Sequence[dg.DagsterRunStatus]
+) -> Sequence[dg.DagsterRun]:
+    filters = dg.RunsFilter(tags={"dagster/backfill": backfill_id}, statuses=list(statuses))
+    return instance.get_runs(filters=filters)

@@ -6,12 +6,12 @@ against the local service running in a thread, and read back what it did over HT
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 from engine_helpers import ServiceView
+from service_configs import simulate_config
 
 from media_assets.ittybit import IttybitClient
 from media_assets.local_ittybit import RunningService, ServiceConfig
@@ -25,17 +25,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def simulate_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
-    """The simulate engine on a free port with quick, seeded jobs unless overridden."""
-    settings: dict[str, Any] = {"port": 0, "engine": "simulate", "latency": (0.0, 0.05), "seed": 5}
-    settings.update(overrides)
-    return ServiceConfig(data_dir=data_dir, **settings)
-
-
 @pytest.fixture
 def make_service_config() -> Callable[..., ServiceConfig]:
     """``start_service`` (tests/conftest.py) builds this folder's configs."""
-    return simulate_config
+    return functools.partial(simulate_config, latency=(0.0, 0.05), seed=5)
 
 
 @pytest.fixture

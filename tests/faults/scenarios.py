@@ -18,6 +18,7 @@ from pathlib import Path
 from cli_helpers import Cli
 from fault_bench import (
     Outcome,
+    ServiceRecords,
     daemon_pids,
     faulty_service,
     full_disk_service,
@@ -42,6 +43,19 @@ def _cli(root: Path, base_url: str) -> Cli:
     cli = Cli(root)
     cli.env["ITTYBIT_BASE_URL"] = base_url
     return cli
+
+
+def _then(
+    first: Outcome, cli: Cli, service: ServiceRecords, paths: list[Path], *args: str
+) -> Outcome:
+    """Run the command again (e.g. ``--failed-only``); its outcome, with both outputs."""
+    again = reckon(
+        cli, service, paths, cli.start(*args), started=time.monotonic(), timeout_s=COMMAND_TIMEOUT_S
+    )
+    again.stdout = first.stdout + "\n--- again\n" + again.stdout
+    again.stderr = first.stderr + "\n--- again\n" + again.stderr
+    again.wall_s += first.wall_s
+    return again
 
 
 def rate_limit_storm(root: Path) -> Outcome:
@@ -82,16 +96,7 @@ def failed_jobs_then_redrive(root: Path) -> Outcome:
         if first.exit_code != 1 or "broken-000.mp4" not in first.stdout:
             return first  # the test reports what went wrong
         service.restart(fail_match=None)
-        redrive = reckon(
-            cli,
-            service,
-            paths,
-            cli.start("run", "--failed-only", str(library)),
-            started=started,
-            timeout_s=COMMAND_TIMEOUT_S,
-        )
-        redrive.stdout = first.stdout + "\n--- redrive\n" + redrive.stdout
-        return redrive
+        return _then(first, cli, service, paths, "run", "--failed-only", str(library))
 
 
 def hung_jobs_with_deadlines(root: Path) -> Outcome:
@@ -173,16 +178,7 @@ def command_killed_then_rerun(root: Path) -> Outcome:
         killed = reckon(cli, service, paths, first, started=started, timeout_s=30)
         if killed.leftovers:
             return killed
-        again = reckon(
-            cli,
-            service,
-            paths,
-            cli.start("run", str(library)),
-            started=started,
-            timeout_s=COMMAND_TIMEOUT_S,
-        )
-        again.stderr = killed.stderr + "\n--- again\n" + again.stderr
-        return again
+        return _then(killed, cli, service, paths, "run", str(library))
 
 
 def disk_full_then_redrive(root: Path) -> Outcome:
@@ -207,16 +203,7 @@ def disk_full_then_redrive(root: Path) -> Outcome:
         if first.exit_code != 1 or "No space left on device" not in first.stdout:
             return first
         service.free_space()
-        redrive = reckon(
-            cli,
-            service,
-            paths,
-            cli.start("run", "--failed-only", str(library)),
-            started=started,
-            timeout_s=COMMAND_TIMEOUT_S,
-        )
-    redrive.stdout = first.stdout + "\n--- redrive\n" + redrive.stdout
-    return redrive
+        return _then(first, cli, service, paths, "run", "--failed-only", str(library))
 
 
 def file_still_being_written(root: Path) -> Outcome:

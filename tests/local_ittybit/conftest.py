@@ -9,15 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from media_clips import make_clip
+from service_configs import simulate_config
 
 from media_assets.local_ittybit import LocalService, RunningService, ServiceConfig
-
-
-def simulate_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
-    """A simulate-engine config on a free port with fast, deterministic jobs."""
-    settings: dict[str, Any] = {"port": 0, "engine": "simulate", "latency": (0.0, 0.02), "seed": 7}
-    settings.update(overrides)
-    return ServiceConfig(data_dir=data_dir, **settings)
 
 
 @pytest.fixture
