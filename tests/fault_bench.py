@@ -150,6 +150,7 @@ class Outcome:
     error_responses: int = 0  # of those, answered 4xx/5xx (429s included)
     statuses: Counter[str] = field(default_factory=Counter)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    earlier_exits: list[int | None] = field(default_factory=list)  # of commands run before
 
     def describe(self) -> str:
         return (

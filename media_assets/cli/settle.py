@@ -48,11 +48,12 @@ def settle_files(
     started = clock()
     recent: dict[int, Stat] = {}
     for index, file in enumerate(files):
-        path = file.local_path
-        stat = _stat(path) if path is not None else None
-        if stat is None or clock() - stat[1] / 1e9 >= quiet_s:
+        if file.local_path is None or file.size is None or file.mtime_ns is None:
             continue
-        recent[index] = stat
+        # Discovery already read each file's size and time: only recent ones are looked at again.
+        if clock() - file.mtime_ns / 1e9 >= quiet_s:
+            continue
+        recent[index] = (file.size, file.mtime_ns)
     changed: set[int] = set()
     while recent:
         elapsed = clock() - started

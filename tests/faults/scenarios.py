@@ -55,6 +55,8 @@ def _then(
     again.stdout = first.stdout + "\n--- again\n" + again.stdout
     again.stderr = first.stderr + "\n--- again\n" + again.stderr
     again.wall_s += first.wall_s
+    again.leftovers = first.leftovers + again.leftovers
+    again.earlier_exits = [*first.earlier_exits, first.exit_code]
     return again
 
 
@@ -154,15 +156,20 @@ def daemon_killed(root: Path) -> Outcome:
 
 
 def command_terminated(root: Path) -> Outcome:
-    """SIGTERM to the command mid-batch: it cancels, stops everything it started, exits 143."""
-    paths = make_library(root / "library", 8)
-    with faulty_service(root / "service", root / "library", latency=(4.0, 6.0)) as service:
+    """SIGTERM mid-batch: it cancels, stops what it started, exits 143; run again, it finishes."""
+    library = root / "library"
+    paths = make_library(library, 8)
+    with faulty_service(root / "service", library, latency=(4.0, 6.0)) as service:
         cli = _cli(root, service.base_url)
         started = time.monotonic()
-        process = cli.start("run", str(root / "library"))
+        process = cli.start("run", str(library))
         wait_until(lambda: service.stats()["processing"] >= 3, 120, "jobs in flight")
         process.send_signal(signal.SIGTERM)
-        return reckon(cli, service, paths, process, started=started, timeout_s=120)
+        terminated = reckon(cli, service, paths, process, started=started, timeout_s=120)
+        terminated.stdout += f"\n(cancelled on the service: {service.stats()['jobs']['cancelled']})"
+        if terminated.exit_code != 143 or terminated.leftovers:
+            return terminated
+        return _then(terminated, cli, service, paths, "run", str(library))
 
 
 def command_killed_then_rerun(root: Path) -> Outcome:
@@ -253,8 +260,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("service SIGKILL, back after 20 s", service_outage, 0),
     Scenario("run worker SIGKILL", run_worker_killed, 0),
     Scenario("daemon SIGKILL mid-backfill", daemon_killed, 0),
-    Scenario("command SIGTERM", command_terminated, 143),
-    Scenario("command SIGKILL, then run again", command_killed_then_rerun, 0),
+    Scenario("command SIGTERM (exits 143), run again", command_terminated, 0),
+    Scenario("command SIGKILL, run again", command_killed_then_rerun, 0),
     Scenario("disk full + --failed-only", disk_full_then_redrive, 0),
     Scenario("a file still being written", file_still_being_written, 0),
 )
