@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import http.server
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +50,44 @@ def service_job(base_url: str, job_id: str) -> dict[str, Any]:
     response.raise_for_status()
     job: dict[str, Any] = response.json()
     return job
+
+
+@dataclass
+class CannedServer:
+    """A loopback HTTP server that answers every request with one status and JSON body."""
+
+    url: str
+    requests: list[str] = field(default_factory=list)  # "METHOD /path", in arrival order
+
+
+@contextlib.contextmanager
+def canned_server(status: int, body: dict[str, Any]) -> Iterator[CannedServer]:
+    """Serve ``status`` + ``body`` on a free loopback port (for answers the service never gives)."""
+    payload = json.dumps(body).encode()
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            seen.append(f"{self.command} {self.path}")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield CannedServer(url=f"http://127.0.0.1:{server.server_address[1]}", requests=seen)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
