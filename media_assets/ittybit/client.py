@@ -43,6 +43,7 @@ from media_assets.ittybit.errors import (
     UnsupportedOperation,
 )
 from media_assets.ittybit.http import error_for_response, parse_next_link, transport_error
+from media_assets.ittybit.keys import checked_key
 from media_assets.ittybit.models import File, Job, JobKind, JobStatus, Task
 from media_assets.ittybit.polling import PollSchedule
 from media_assets.ittybit.ratelimit import rate_limiter
@@ -207,7 +208,9 @@ class IttybitClient:
     ) -> Job:
         """``POST /jobs``. Retried safely: without a key, one is made for this call.
 
-        ``retry`` replaces the client's policy for this call (e.g. bounded by a deadline).
+        A key must be 16 to 32 characters (Ittybit's limit); another length raises ``ValueError``
+        before anything is sent. ``retry`` replaces the client's policy for this call (e.g.
+        bounded by a deadline).
         """
         job, _ = await self._create_job(
             input=input,
@@ -238,7 +241,7 @@ class IttybitClient:
             body["metadata"] = dict(metadata)
         if webhook_url:
             body["webhook_url"] = webhook_url
-        key = idempotency_key or uuid.uuid4().hex
+        key = checked_key(idempotency_key) if idempotency_key is not None else uuid.uuid4().hex
         response = await self._send(
             "POST",
             "/jobs",
