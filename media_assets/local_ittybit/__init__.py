@@ -3,7 +3,9 @@
 Endpoints (the subset of https://api.ittybit.com the project uses):
 
 - ``POST /jobs`` — create a job (201; an ``Idempotency-Key`` replay within 24 h returns the
-  original job with 200; the same key with another body is 422 ``idempotency_key_reused``).
+  original job with 200; the same key with another body is 422 ``idempotency_key_reused``). A
+  job runs probe, import, encode and export; ``output: s3://bucket/key`` delivers the result to
+  a stand-in bucket under the data dir.
 - ``GET /jobs/{id}`` — one job (404 ``job_not_found``).
 - ``GET /jobs`` — cursor pages (``limit`` 1 to 100, ``after``, ``before``, ``order``, ``kind``,
   ``status``, ``input``) with ``Has-More``, ``Limit`` and ``Link: <...>; rel="next"`` headers.

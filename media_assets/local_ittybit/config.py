@@ -104,6 +104,11 @@ class ServiceConfig:
         return self.data_dir / "files"
 
     @property
+    def s3_dir(self) -> Path:
+        """Stand-in buckets: ``s3://bucket/key`` is ``s3_dir/bucket/key`` (see ``buckets``)."""
+        return self.data_dir / "s3"
+
+    @property
     def tmp_dir(self) -> Path:
         """Where downloaded inputs wait while a job uses them."""
         return self.data_dir / "tmp"

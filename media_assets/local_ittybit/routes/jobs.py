@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..buckets import bucket_path, check_s3_url
 from ..config import ServiceConfig
 from ..errors import ApiError, invalid_input
 from ..idempotency import key_of, new_record, replayed_resource_id
@@ -131,8 +132,6 @@ def _job_fields(body: Json, config: ServiceConfig) -> dict[str, Any]:
         raise invalid_input(f"kind {kind!r} is not supported by the local service")
     if kind not in JOB_KINDS:
         raise invalid_input(f"kind must be one of {', '.join(JOB_KINDS)}")
-    if body.get("output") is not None:
-        raise invalid_input("output destinations are not supported by the local service")
     options = body.get("options")
     if options is None:
         options = {}
@@ -146,12 +145,22 @@ def _job_fields(body: Json, config: ServiceConfig) -> dict[str, Any]:
         metadata = {}
     if not isinstance(metadata, dict):
         raise invalid_input("metadata must be an object")
+    output = body.get("output")
     try:
         input_url = check_input_url(body.get("input"), config)
         normalised = validate_options(kind, options)
+        if output is not None:
+            output = check_s3_url(output, "output")
+            bucket_path(output, config)  # refuses a key that would leave its bucket
     except MediaError as exc:
         raise ApiError(400, exc.kind, exc.message) from exc
-    return {"kind": kind, "input_url": input_url, "options": normalised, "metadata": metadata}
+    return {
+        "kind": kind,
+        "input_url": input_url,
+        "options": normalised,
+        "metadata": metadata,
+        "output": output,
+    }
 
 
 def _limit(raw: str | None) -> int:
