@@ -29,11 +29,16 @@ _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def check_input_url(value: Any, config: ServiceConfig) -> str:
-    """Return ``value`` if the service may read it, else raise MediaError("invalid_input")."""
+    """Return ``value`` if the service may read it, else raise MediaError("invalid_input").
+
+    The hosted profile takes Ittybit's schemes only, and refuses others in Ittybit's words.
+    """
     if not isinstance(value, str) or not value.strip():
         raise MediaError("invalid_input", "input is required and must be a URL string")
     parts = urlsplit(value)
     scheme = parts.scheme.lower()
+    if config.hosted and scheme not in ("http", "https", "s3"):
+        raise MediaError("invalid_input", "input must use http://, https://, or s3:// scheme")
     if scheme in ("http", "https"):
         if not parts.hostname:
             raise MediaError("invalid_input", f"input URL has no host: {value}")
