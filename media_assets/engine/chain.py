@@ -192,7 +192,7 @@ class FileChain:
             self._report(self._cached(prior, prior.facts))
             return prior.facts, prior.result.output_url
         try:
-            probe = await self._client.probe(task.input_url, timeout=self._settings.probe_timeout)
+            probe = await self._client.probe(task.input_url)
         except (IttybitError, TaskFailed) as error:
             kind, message = _describe(error)
             self._fail(Stage.INGESTED, None, kind, message, prior)

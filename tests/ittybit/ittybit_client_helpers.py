@@ -35,6 +35,22 @@ def service_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
     return ServiceConfig(data_dir=data_dir, **settings)
 
 
+# The hosted profile (``--compat hosted``) needs a key, as Ittybit does.
+HOSTED_KEY = "ittybit_test_key_for_the_hosted_profile"
+# What Ittybit's reference documents, as the service counts requests (by route template).
+DOCUMENTED_ROUTES = frozenset({"POST /jobs", "GET /jobs", "GET /jobs/{job_id}", "POST /tasks"})
+
+
+def hosted_config(data_dir: Path, **overrides: Any) -> ServiceConfig:
+    """``service_config`` for the hosted profile, with its key."""
+    return service_config(data_dir, **{"compat": "hosted", "api_key": HOSTED_KEY, **overrides})
+
+
+def requests_seen(service: RunningService) -> dict[str, int]:
+    """Requests by route template, read from the running app (the hosted profile serves none)."""
+    return dict(service.app.state.service.stats.requests)
+
+
 def service_stats(base_url: str, api_key: str | None = None) -> dict[str, Any]:
     """The service's own view (``GET /_local/stats``): jobs by status, requests by route."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
