@@ -22,6 +22,7 @@ from media_assets.defs.resources import IttybitResource, SourceUnreachable, mach
 from media_assets.engine.batch import BatchOutcome, run_batch
 from media_assets.engine.chain import ChainSettings, FileTask, StageReport
 from media_assets.engine.journal import KeyValueJournal
+from media_assets.engine.media_kind import guess_media_kind
 from media_assets.instance.job_journal import instance_journal
 from media_assets.ittybit.retry import RetryEvent
 from media_assets.registry import SourceRegistry
@@ -201,6 +202,9 @@ def _file_tasks(
                 overrides=overrides,
                 prior=priors.get(key, {}),
                 force=config.force,
+                kind_guess=guess_media_kind(
+                    source.uri, declared=source.kind, local_path=source.local_path
+                ),
             )
         )
     return tasks, unusable

@@ -96,7 +96,12 @@ def stage_job(
 ) -> StageJob:
     """The job for ``stage`` on media like ``facts``, with per-file or per-run ``overrides``."""
     if stage == Stage.INGESTED:
-        kind, defaults = INGEST_BY_MEDIA_KIND.get(facts.kind, INGEST_BY_MEDIA_KIND["video"])
-    else:
-        kind, defaults = STAGE_JOB_KIND[stage], DEFAULT_OPTIONS[stage]
+        return ingest_job(facts.kind, overrides)
+    kind, defaults = STAGE_JOB_KIND[stage], DEFAULT_OPTIONS[stage]
     return StageJob(stage=stage, kind=kind, options={**defaults, **(overrides or {})})
+
+
+def ingest_job(media_kind: str, overrides: Mapping[str, Any] | None = None) -> StageJob:
+    """The ingest job for media of ``media_kind`` (known, or only guessed before probing)."""
+    kind, defaults = INGEST_BY_MEDIA_KIND.get(media_kind, INGEST_BY_MEDIA_KIND["video"])
+    return StageJob(stage=Stage.INGESTED, kind=kind, options={**defaults, **(overrides or {})})
