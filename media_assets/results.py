@@ -55,6 +55,8 @@ class MediaResult:
     created_at: int | None = None  # Unix ms, when the remote job was created
     completed_at: int | None = None  # Unix ms, when it reached a terminal status
     cached: bool = False  # re-used an earlier result for the same source version and options
+    # Columns beyond the contract's come after all of them, so its order never changes.
+    delivered_to: str | None = None  # the s3:// destination the output was delivered to
 
     def to_metadata(self) -> dict[str, Any]:
         """Metadata values for the event log, without ``None`` (Dagster shows them as empty)."""

@@ -26,6 +26,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "MEDIA_ASSETS_SENSOR_MAX_KEYS",
         "MEDIA_ASSETS_PUBLIC_URL_MAP",
         "MEDIA_ASSETS_MAX_IN_FLIGHT",
+        "MEDIA_ASSETS_OUTPUT_URI",
         "DAGSTER_HOME",
         "ITTYBIT_API_KEY",
         "ITTYBIT_BASE_URL",
@@ -89,6 +90,22 @@ def test_malformed_public_url_map_is_rejected(monkeypatch: pytest.MonkeyPatch) -
     """A pair without '=' is a configuration error naming the variable."""
     monkeypatch.setenv("MEDIA_ASSETS_PUBLIC_URL_MAP", "/srv/a")
     with pytest.raises(SettingsError, match="MEDIA_ASSETS_PUBLIC_URL_MAP"):
+        load_settings()
+
+
+def test_output_uri_is_an_s3_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MEDIA_ASSETS_OUTPUT_URI is an s3:// bucket or prefix, kept without a trailing slash."""
+    monkeypatch.setenv("MEDIA_ASSETS_OUTPUT_URI", "s3://deliveries/library/")
+    assert load_settings().output_uri == "s3://deliveries/library"
+
+
+@pytest.mark.parametrize("raw", ["https://cdn.example/out", "s3://", "deliveries/library"])
+def test_an_output_uri_that_is_no_s3_prefix_is_rejected(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    """Anything but s3://bucket[/prefix] is a configuration error naming the variable."""
+    monkeypatch.setenv("MEDIA_ASSETS_OUTPUT_URI", raw)
+    with pytest.raises(SettingsError, match="MEDIA_ASSETS_OUTPUT_URI"):
         load_settings()
 
 

@@ -142,6 +142,7 @@ async def _run(
     settings = ChainSettings(
         deadlines={Stage(name): seconds for name, seconds in deadlines.items()},
         force_token=force_token,
+        output_uri=ittybit.output_uri,
     )
     try:
         await journal.preload([task.key for task in tasks], ALL_STAGES)

@@ -38,6 +38,7 @@ from media_assets.engine.slots import JobSlots
 from media_assets.engine.stages import (
     MediaFacts,
     StageJob,
+    delivered,
     ingest_job,
     not_applicable_reason,
     stage_job,
@@ -131,6 +132,8 @@ ReportSink = Callable[[StageReport], None]
 @dataclass(frozen=True, kw_only=True)
 class ChainSettings:
     deadlines: Mapping[Stage, float]
+    # s3://bucket/prefix every output is delivered under (each job's ``output``), or None.
+    output_uri: str | None = None
     # Set on a forced run (the same for its retries): it goes into Idempotency-Keys and journal
     # entries, so a forced run makes new remote jobs and a retry of it re-attaches to them.
     force_token: str = ""
@@ -138,7 +141,11 @@ class ChainSettings:
 
 
 def options_hash(job: StageJob) -> str:
-    return idempotency_key(str(job.kind), dict(job.options))[:16]
+    """What identifies the work a job does: its kind, options and delivery destination."""
+    parts: list[Any] = [str(job.kind), dict(job.options)]
+    if job.output:
+        parts.append(job.output)  # only when set, so results made without one stay reusable
+    return idempotency_key(*parts)[:16]
 
 
 @dataclass
@@ -240,7 +247,7 @@ class FileChain:
         """One ingest job of the guessed kind; a second of the right kind if the guess was wrong."""
         guess = await self._kind_guess(prior)
         overrides = task.overrides.get(Stage.INGESTED)
-        job = ingest_job(guess.kind, overrides)
+        job = self._delivered(ingest_job(guess.kind, overrides))
         deadline = self._deadline(Stage.INGESTED)
         recorded = guess.kind if guess.basis == "recorded" else None
         outcome = await self._remote(
@@ -250,7 +257,7 @@ class FileChain:
         extra: dict[str, Any] = {"media_kind_guess": guess.kind, "media_kind_basis": guess.basis}
         facts = _probed_facts(outcome.job)
         if facts is not None and outcome.job is not None:
-            right = ingest_job(facts.kind, overrides)
+            right = self._delivered(ingest_job(facts.kind, overrides))
             if options_hash(right) != options_hash(job):
                 # The probe says the source is another kind: say so, and make the right job.
                 extra.update(
@@ -331,7 +338,7 @@ class FileChain:
             overrides = self._task.overrides.get(stage, {})
             if prior.facts is None:
                 return False
-            job = stage_job(stage, prior.facts, overrides)
+            job = self._delivered(stage_job(stage, prior.facts, overrides))
         return prior.options_hash == options_hash(job)
 
     def _cached(self, prior: PriorResult, facts: MediaFacts | None) -> StageReport:
@@ -355,13 +362,16 @@ class FileChain:
             return prior.generation + 1
         return prior.generation
 
+    def _delivered(self, job: StageJob) -> StageJob:
+        return delivered(job, self._settings.output_uri, self._task.key)
+
     def _deadline(self, stage: Stage) -> float:
         return time.monotonic() + self._settings.deadlines.get(stage, _NO_DEADLINE)
 
     async def _run_stage(
         self, stage: Stage, facts: MediaFacts, input_url: str, prior: PriorResult | None
     ) -> StageReport:
-        job = stage_job(stage, facts, self._task.overrides.get(stage))
+        job = self._delivered(stage_job(stage, facts, self._task.overrides.get(stage)))
         if self._reusable(stage, prior, job) and prior is not None:
             report = self._cached(prior, facts)
             self._report(report)
@@ -475,6 +485,7 @@ class FileChain:
             attempts=entry.generation + 1,
             created_at=done.created_at or outcome.created_at,
             completed_at=done.finished_at or int(time.time() * 1000),
+            delivered_to=_delivered_to(done, job),
         )
         report = StageReport(
             result=result,
@@ -529,6 +540,7 @@ class FileChain:
             kind=job.kind,
             options=job.options,
             metadata={"partition_key": task.key, "stage": str(stage)},
+            output=job.output,
             idempotency_key=key,
             job_stats=stats,
             retry=self._retry_until(deadline),
@@ -600,6 +612,16 @@ class FileChain:
         )
         self._report(report)
         return report
+
+
+def _delivered_to(done: Job, job: StageJob) -> str | None:
+    """Where a succeeded job delivered its output: as its export task says, else as asked."""
+    if not job.output:
+        return None
+    exported = done.exported_file
+    if exported is not None and exported.url and exported.url.startswith("s3://"):
+        return exported.url
+    return job.output
 
 
 def _probed_facts(job: Job | None) -> MediaFacts | None:

@@ -8,7 +8,7 @@ kind, and the stages that cannot apply are recorded as not applicable, never as 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from media_assets.ittybit.models import File, JobKind
@@ -89,6 +89,22 @@ class StageJob:
     stage: Stage
     kind: JobKind
     options: Mapping[str, Any]
+    output: str | None = None  # the s3:// destination the job delivers to, if any
+
+
+_EXTENSIONS = {"jpeg": "jpg"}
+
+
+def delivered(job: StageJob, base_uri: str | None, partition_key: str) -> StageJob:
+    """``job`` delivering to ``<base_uri>/<partition key>/<stage>.<ext>``; as is without a base.
+
+    The file's key keeps each file's outputs together and apart from every other file's.
+    """
+    if not base_uri:
+        return job
+    fmt = str(job.options.get("format") or "")
+    extension = _EXTENSIONS.get(fmt, fmt) or "bin"
+    return replace(job, output=f"{base_uri}/{partition_key}/{job.stage}.{extension}")
 
 
 def stage_job(

@@ -42,6 +42,7 @@ async def run_chain(
     deadlines: Mapping[Stage, float] | None = None,
     prior: Mapping[Stage, PriorResult] | None = None,
     stages: frozenset[Stage] = frozenset(ALL_STAGES),
+    output_uri: str | None = None,
 ) -> ChainRun:
     """Run the chain of one source ``url``, guessing its kind from the URL as for a remote file."""
     run = ChainRun()
@@ -54,7 +55,7 @@ async def run_chain(
         prior=prior or {},
         kind_guess=guess_media_kind(url),
     )
-    settings = ChainSettings(deadlines=deadlines or {})
+    settings = ChainSettings(deadlines=deadlines or {}, output_uri=output_uri)
     async with IttybitClient(base_url=service.base_url, api_key=api_key, poll=QUICK_POLL) as client:
 
         def sink(report: StageReport) -> None:

@@ -136,3 +136,30 @@ async def test_a_deadline_on_the_hosted_api_leaves_the_job_and_says_so(
     assert again.reports[Stage.INGESTED].result.job_id == result.job_id
     ingest_jobs = [job for job in jobs_made(service) if job["input"] == url]
     assert len(ingest_jobs) == 1
+
+
+async def test_outputs_are_delivered_under_the_output_uri(
+    start_hosted: StartHosted, media_url: str
+) -> None:
+    """With an output URI every job delivers to <uri>/<file>/<stage>.<ext>, and says where."""
+    service = start_hosted()
+    run = await run_chain(
+        service,
+        url_of(media_url, "clip.mp4"),
+        api_key=HOSTED_KEY,
+        journal=MemoryJournal(),
+        output_uri="s3://deliveries/library",
+    )
+    expected = {
+        Stage.INGESTED: "ingested.mp4",
+        Stage.THUMBNAIL: "thumbnail.webp",
+        Stage.AUDIO: "audio.mp3",
+        Stage.TRANSCODED: "transcoded.mp4",
+    }
+    for stage, name in expected.items():
+        result = run.reports[stage].result
+        assert result.status == ResultStatus.SUCCEEDED, result
+        assert result.delivered_to == f"s3://deliveries/library/file-1/{name}"
+        delivered = service.config.s3_dir / "deliveries" / "library" / "file-1" / name
+        assert delivered.stat().st_size > 0, delivered
+        assert result.output_url is not None and result.output_url.startswith("http")
