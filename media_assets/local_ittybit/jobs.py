@@ -15,7 +15,7 @@ from .ids import new_id, now_ms
 
 Json = dict[str, Any]
 
-JOB_KINDS = ("video", "audio", "image", "animation")
+JOB_KINDS = ("video", "audio", "image", "animation", "adaptive_video")
 JOB_STATUSES = ("queued", "processing", "succeeded", "failed", "cancelled")
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 PROBE_TASK, IMPORT_TASK, ENCODE_TASK, EXPORT_TASK = 0, 1, 2, 3

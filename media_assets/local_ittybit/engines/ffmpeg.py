@@ -59,7 +59,9 @@ class FfmpegEngine:
         run.start_task(EXPORT_TASK, output_file)
         destination = export_destination(job)
         if destination is not None:
-            await run.in_thread(deliver, target, destination, self._config)
+            # An HLS output is its master playlist plus the rendition folders beside it.
+            ladder = kind == "adaptive_video"
+            await run.in_thread(deliver, target, destination, self._config, with_folder=ladder)
         run.finish_task(EXPORT_TASK, {**output_file, "url": destination or url})
         return url
 

@@ -19,7 +19,6 @@ from ..media import MediaError, validate_options
 from ..service import Service
 from .common import read_json_object, service_of
 
-_UNSUPPORTED_KINDS = ("adaptive_video",)
 _DEFAULT_LIMIT, _MAX_LIMIT = 20, 100
 
 
@@ -129,8 +128,6 @@ def _shown(service: Service, job: Json) -> Json:
 
 def _job_fields(body: Json, config: ServiceConfig) -> dict[str, Any]:
     kind = body.get("kind")
-    if kind in _UNSUPPORTED_KINDS:
-        raise invalid_input(f"kind {kind!r} is not supported by the local service")
     if kind not in JOB_KINDS:
         raise invalid_input(f"kind must be one of {', '.join(JOB_KINDS)}")
     options = body.get("options")
@@ -179,7 +176,7 @@ def _limit(raw: str | None) -> int:
 def _filters(kind: str | None, status: str | None, input_url: str | None) -> dict[str, str]:
     filters: dict[str, str] = {}
     if kind is not None:
-        if kind not in (*JOB_KINDS, *_UNSUPPORTED_KINDS):
+        if kind not in JOB_KINDS:
             raise invalid_input(f"unknown kind filter {kind!r}")
         filters["kind"] = kind
     if status is not None:
