@@ -142,6 +142,10 @@ class Settings(BaseSettings):
         default=None,
         description="s3://bucket/prefix every output is delivered under (the job's output)",
     )
+    adaptive_video: bool = Field(
+        default=False,
+        description="add the adaptive_video stage (an HLS ladder of each video) to this library",
+    )
 
     @field_validator("output_uri", mode="before")
     @classmethod
@@ -300,6 +304,7 @@ def work_identity(settings: Settings) -> tuple[str, str]:
         "api_key": hashlib.sha256(key.encode()).hexdigest()[:16] if key else "",
         "public_url_map": settings.public_url_map,
         "output_uri": settings.output_uri,
+        "adaptive_video": settings.adaptive_video,
     }
     fingerprint = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
     summary = f"{env_name('ittybit_base_url')}={settings.effective_base_url}" + (

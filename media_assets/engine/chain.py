@@ -56,7 +56,13 @@ from media_assets.ittybit import (
     TaskFailed,
     idempotency_key,
 )
-from media_assets.results import DOWNSTREAM, MediaResult, ResultStatus, Stage
+from media_assets.results import (
+    DOWNSTREAM,
+    OPTIONAL_STAGES,
+    MediaResult,
+    ResultStatus,
+    Stage,
+)
 
 _NO_DEADLINE = 24 * 3600.0
 # Transient errors are retried until the stage's deadline (the timeout is set per call); a 429's
@@ -64,7 +70,9 @@ _NO_DEADLINE = 24 * 3600.0
 STAGE_RETRY = RetryPolicy(attempts=None, retry_after_jitter=1.0)
 _REMOTE_FAILURE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
 # Downstream stages first: finishing files already ingested beats starting new ones.
-_PRIORITY = {Stage.INGESTED: 1, Stage.THUMBNAIL: 0, Stage.AUDIO: 0, Stage.TRANSCODED: 0}
+_PRIORITY = {stage: 0 for stage in Stage} | {Stage.INGESTED: 1}
+# Every stage made from the ingested output, the optional ones included.
+_AFTER_INGEST = (*DOWNSTREAM, *OPTIONAL_STAGES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,7 +207,7 @@ class FileChain:
         if ingest is None:
             return self.failed
         facts, ingested_url = ingest
-        downstream = [stage for stage in DOWNSTREAM if stage in task.stages]
+        downstream = [stage for stage in _AFTER_INGEST if stage in task.stages]
         await asyncio.gather(
             *(self._downstream(stage, facts, ingested_url) for stage in downstream)
         )
@@ -300,7 +308,7 @@ class FileChain:
         return task.kind_guess
 
     def _fail_downstream(self, kind: str, message: str) -> None:
-        for stage in DOWNSTREAM:
+        for stage in _AFTER_INGEST:
             if stage in self._task.stages:
                 self._fail(stage, None, kind, message, self._task.prior.get(stage))
 

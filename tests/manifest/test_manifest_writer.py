@@ -11,9 +11,9 @@ import pytest
 from media_assets.manifest import schema, writer
 from media_assets.manifest.schema import MANIFEST_COLUMNS
 from media_assets.manifest.writer import write_manifest
-from media_assets.results import MediaResult, ResultStatus, Stage
+from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 
-STAGES = list(Stage)
+STAGES = list(ALL_STAGES)  # the contract's four
 
 
 def result(key: str, stage: Stage, status: ResultStatus, **values: object) -> MediaResult:
