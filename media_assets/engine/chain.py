@@ -268,22 +268,32 @@ class FileChain:
             right = self._delivered(ingest_job(facts.kind, overrides))
             if options_hash(right) != options_hash(job):
                 # The probe says the source is another kind: say so, and make the right job.
+                in_time = time.monotonic() < deadline
+                then = "this run made" if in_time else "out of time, the next run makes"
+                misguess = (
+                    f"guessed {guess.kind} from the {guess.basis}; the probe of job "
+                    f"{outcome.job.id} says {facts.kind}: {then} a {right.kind} job"
+                )
                 extra.update(
                     misguessed_job_id=outcome.job.id,
                     misguessed_job_status=str(outcome.job.status),
-                    misguess=f"guessed {guess.kind} from the {guess.basis}; the probe of job "
-                    f"{outcome.job.id} says {facts.kind}, so a {right.kind} job was made",
+                    misguess=misguess,
                 )
                 if outcome.entry is not None:
                     # A later run, if this one stops here, goes straight to the right kind.
                     await self._journal.record(
                         task.key, Stage.INGESTED, replace(outcome.entry, media_kind=facts.kind)
                     )
-                job = right
-                outcome = await self._remote(
-                    Stage.INGESTED, job, task.input_url, prior, deadline, media_kind=facts.kind
-                )
-                spent.append(outcome.stats)
+                if in_time:
+                    job = right
+                    outcome = await self._remote(
+                        Stage.INGESTED, job, task.input_url, prior, deadline, media_kind=facts.kind
+                    )
+                    spent.append(outcome.stats)
+                else:
+                    # Even a wrong-kind job that succeeded is no mezzanine for this source.
+                    kind, message = outcome.error or ("deadline_exceeded", "out of time")
+                    outcome.error = (kind, f"{message}; {misguess}")
         if facts is None and outcome.error is None and outcome.job is not None:
             # A service that lists no probe task: the mezzanine is of the source's kind.
             output = outcome.job.output_file

@@ -81,7 +81,7 @@ async def test_a_wrong_guess_is_recorded_and_the_right_job_made(
     ingested = run.metadata(Stage.INGESTED)
     assert (ingested["media_kind_guess"], ingested["media_kind"]) == (guessed, actual)
     assert ingested["misguessed_job_status"] == wasted_status
-    assert f"says {actual}" in str(ingested["misguess"])
+    assert f"says {actual}: this run made" in str(ingested["misguess"])
     first, second = jobs_made(service)[:2]
     assert first["id"] == ingested["misguessed_job_id"]
     assert second["id"] == ingested["job_id"]
