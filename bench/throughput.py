@@ -11,7 +11,11 @@ queues) serves four measurements in one process:
     downstream jobs queued ahead of new ingests (the best a hand-written pool does);
 (c) Dagster with one run per file, on a smaller library, for reference;
 (d) memory: the Dagster path as one run holding C jobs, then one run holding C / 5; the slope of
-    the run worker's peak RSS between the two is the memory each in-flight job costs.
+    the run worker's peak RSS between the two is the memory each in-flight job costs;
+(h) the hosted profile: the same simulate jobs behind ``--compat hosted`` (a key, documented
+    routes only, no held looks, progress per task only), run by the pool and by ``media-assets
+    run`` with ``ITTYBIT_API_KEY``: the polling cost of a real user's run, in requests per job.
+    That service runs in this process (its counters are not served), which the pool shares.
 
 Efficiency E = ideal / actual, where ideal = sum of job service times / C from the service's own
 job records and actual = first job created -> last job finished. Figures are ratios of one run;
@@ -39,7 +43,7 @@ import httpx
 
 from media_assets.ittybit import IttybitClient, JobKind
 from media_assets.local_ittybit.config import ServiceConfig
-from media_assets.local_ittybit.server import LocalService
+from media_assets.local_ittybit.server import LocalService, RunningService, running_in_thread
 
 CLI = [sys.executable, "-m", "media_assets.cli.main"]
 
@@ -185,10 +189,23 @@ class TreeSampler(threading.Thread):
         )
 
 
-def service_jobs(base_url: str, since_ms: int) -> list[dict[str, Any]]:
+@dataclass
+class Target:
+    """The service measured: where it is, its key, and how to read and reset its counters."""
+
+    base_url: str
+    api_key: str | None = None
+    running: RunningService | None = None  # in this process: counters read from the app
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+
+def service_jobs(target: Target, since_ms: int) -> list[dict[str, Any]]:
     jobs: list[dict[str, Any]] = []
-    url: str | None = f"{base_url}/jobs?limit=100&order=asc"
-    with httpx.Client(timeout=30) as http:
+    url: str | None = f"{target.base_url}/jobs?limit=100&order=asc"
+    with httpx.Client(timeout=30, headers=target.headers) as http:
         while url:
             response = http.get(url)
             response.raise_for_status()
@@ -197,12 +214,17 @@ def service_jobs(base_url: str, since_ms: int) -> list[dict[str, Any]]:
     return jobs
 
 
-def stats(base_url: str) -> dict[str, Any]:
-    return httpx.get(f"{base_url}/_local/stats", timeout=10).json()  # type: ignore[no-any-return]
+def stats(target: Target) -> dict[str, Any]:
+    if target.running is not None:  # the hosted profile serves no /_local/stats
+        return target.running.app.state.service.stats.snapshot()  # type: ignore[no-any-return]
+    return httpx.get(f"{target.base_url}/_local/stats", timeout=10).json()  # type: ignore[no-any-return]
 
 
-def reset(base_url: str) -> None:
-    httpx.post(f"{base_url}/_local/stats/reset", timeout=10).raise_for_status()
+def reset(target: Target) -> None:
+    if target.running is not None:
+        target.running.app.state.service.stats.reset()
+        return
+    httpx.post(f"{target.base_url}/_local/stats/reset", timeout=10).raise_for_status()
 
 
 @dataclass
@@ -214,18 +236,18 @@ class Measured:
     high_water: int
 
 
-def measure(base_url: str, since_ms: int) -> Measured:
+def measure(target: Target, since_ms: int) -> Measured:
     # Stats first: listing the jobs below is itself counted as requests.
-    total = stats(base_url)
+    total = stats(target)
     requests = sum(n for route, n in total["requests"].items() if "/_local" not in route)
-    jobs = [j for j in service_jobs(base_url, since_ms) if j["status"] == "succeeded"]
+    jobs = [j for j in service_jobs(target, since_ms) if j["status"] == "succeeded"]
     service = sum((j["finished_at"] - j["started_at"]) / 1000 for j in jobs)
     span = (max(j["finished_at"] for j in jobs) - min(j["created_at"] for j in jobs)) / 1000
     return Measured(len(jobs), service, span, requests, total["high_water_in_flight"])
 
 
 def dagster_path(
-    base_url: str, files: int, in_flight: int, per_run: int | None, label: str
+    target: Target, files: int, in_flight: int, per_run: int | None, label: str
 ) -> Figures:
     home = Path(tempfile.mkdtemp(prefix="media-assets-bench-"))
     library = home / "library.jsonl"
@@ -242,8 +264,10 @@ def dagster_path(
         for name, value in os.environ.items()
         if not name.startswith(("ITTYBIT_", "MEDIA_ASSETS_", "DAGSTER_"))
     }
-    env.update(MEDIA_ASSETS_HOME=str(home), ITTYBIT_BASE_URL=base_url)
-    reset(base_url)
+    env.update(MEDIA_ASSETS_HOME=str(home), ITTYBIT_BASE_URL=target.base_url)
+    if target.api_key:
+        env["ITTYBIT_API_KEY"] = target.api_key
+    reset(target)
     since = int(time.time() * 1000)
     started = time.monotonic()
     command = [*CLI, "run", str(library), "--max-in-flight", str(in_flight)]
@@ -266,7 +290,7 @@ def dagster_path(
         files,
         in_flight,
         wall,
-        measure(base_url, since),
+        measure(target, since),
         memory.cpu_s,
         runs=_count_backfill_runs(home),
         memory=memory,
@@ -285,10 +309,12 @@ def _count_backfill_runs(home: Path) -> int:
     return int(out.stdout.strip() or 0)
 
 
-async def _pool(base_url: str, files: int, in_flight: int) -> None:
-    async with IttybitClient(base_url=base_url, max_connections=in_flight * 2) as client:
+async def _pool(target: Target, files: int, in_flight: int, slug: str) -> None:
+    async with IttybitClient(
+        base_url=target.base_url, api_key=target.api_key, max_connections=in_flight * 2
+    ) as client:
         work: deque[tuple[str, JobKind, dict[str, Any], int]] = deque(
-            (f"https://media.invalid/pool/clip-{i:06d}.mp4", JobKind.VIDEO, {"format": "mp4"}, 0)
+            (f"https://media.invalid/{slug}/clip-{i:06d}.mp4", JobKind.VIDEO, {"format": "mp4"}, 0)
             for i in range(files)
         )
         downstream = [
@@ -313,7 +339,7 @@ async def _pool(base_url: str, files: int, in_flight: int) -> None:
                     continue
                 ingesting += 1
                 try:
-                    await client.probe(url)
+                    # One job, as the chain ingests: its probe task says what the file is.
                     result = await client.run_job(input=url, kind=kind, options=options)
                     output = result.job.output or url
                     for next_kind, next_options in downstream:
@@ -325,22 +351,24 @@ async def _pool(base_url: str, files: int, in_flight: int) -> None:
         await asyncio.gather(*(worker() for _ in range(in_flight)))
 
 
-def plain_pool(base_url: str, files: int, in_flight: int) -> Figures:
-    reset(base_url)
+def plain_pool(
+    target: Target, files: int, in_flight: int, label: str = "(b) plain asyncio pool, same client"
+) -> Figures:
+    reset(target)
     since = int(time.time() * 1000)
     cpu = time.process_time()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.monotonic()
-    asyncio.run(_pool(base_url, files, in_flight))
+    asyncio.run(_pool(target, files, in_flight, label.split()[0].strip("()")))
     wall = time.monotonic() - started
     cpu = time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
     return Figures(
-        "(b) plain asyncio pool, same client",
+        label,
         files,
         in_flight,
         wall,
-        measure(base_url, since),
+        measure(target, since),
         cpu,
         max_rss_mb=max(0.0, rss),
     )
@@ -356,7 +384,9 @@ def main() -> None:
     )
     parser.add_argument("--per-file-files", type=int, default=40, help="library size for (c)")
     parser.add_argument("--per-file-in-flight", type=int, default=20)
-    parser.add_argument("--skip", default="", help="letters of measurements to skip, e.g. 'c'")
+    parser.add_argument(
+        "--skip", default="", help="letters of measurements to skip, e.g. 'c' ('abcd': only h)"
+    )
     args = parser.parse_args()
     low, high = (float(x) for x in args.latency.split(":"))
     data = Path(tempfile.mkdtemp(prefix="media-assets-bench-svc-"))
@@ -372,17 +402,17 @@ def main() -> None:
         max_wait=0,
     )
     with LocalService(config) as service:
-        base_url = service.base_url
+        target = Target(service.base_url)
         print(
-            f"simulate service at {base_url}; {args.files} files, C = {args.in_flight}, "
+            f"simulate service at {target.base_url}; {args.files} files, C = {args.in_flight}, "
             f"job time uniform {low}-{high}s"
         )
-        pool = plain_pool(base_url, args.files, args.in_flight) if "b" not in args.skip else None
+        pool = plain_pool(target, args.files, args.in_flight) if "b" not in args.skip else None
         if pool:
             pool.show()
         if "a" not in args.skip:
             dagster = dagster_path(
-                base_url,
+                target,
                 args.files,
                 args.in_flight,
                 args.files_per_run,
@@ -393,19 +423,53 @@ def main() -> None:
                 overhead = 1000 * (dagster.cpu_s - pool.cpu_s) / max(1, args.files)
                 print(f"orchestration CPU per file beyond the pool's client work {overhead:.1f} ms")
         if "d" not in args.skip:
-            memory_slope(base_url, args.in_flight, pool)
+            memory_slope(target, args.in_flight, pool)
         if "c" not in args.skip:
             per_file = dagster_path(
-                base_url,
+                target,
                 args.per_file_files,
                 args.per_file_in_flight,
                 1,
                 "(c) Dagster, one run per file",
             )
             per_file.show()
+    if "h" not in args.skip:
+        hosted_profile(args.files, args.in_flight, (low, high))
 
 
-def memory_slope(base_url: str, in_flight: int, pool: Figures | None) -> None:
+HOSTED_KEY = "ittybit_bench_key_for_the_hosted_profile"
+
+
+def hosted_profile(files: int, in_flight: int, latency: tuple[float, float]) -> None:
+    """(h) The same jobs behind the hosted profile: what polling Ittybit costs per job."""
+    config = ServiceConfig(
+        port=0,
+        data_dir=Path(tempfile.mkdtemp(prefix="media-assets-bench-hosted-")),
+        engine="simulate",
+        compat="hosted",
+        api_key=HOSTED_KEY,
+        latency=latency,
+        workers=10_000,
+        seed=1,
+    )
+    with running_in_thread(config) as running:
+        target = Target(running.base_url, api_key=HOSTED_KEY, running=running)
+        print(f"\nhosted-profile simulate service at {target.base_url} (in this process)")
+        pool = plain_pool(target, files, in_flight, "(h1) hosted profile: asyncio pool")
+        pool.show()
+        dagster = dagster_path(
+            target,
+            files,
+            in_flight,
+            None,
+            "(h2) hosted profile: media-assets run with ITTYBIT_API_KEY",
+        )
+        dagster.show(pool)
+        # Only documented routes should appear here: POST /jobs, GET /jobs/{job_id}, GET /jobs.
+        print(f"requests by route (h2, the last listing included): {stats(target)['requests']}")
+
+
+def memory_slope(target: Target, in_flight: int, pool: Figures | None) -> None:
     """(d) RSS per in-flight job: one run holding C jobs, one holding C / 5, and the slope.
 
     Each is a single ranged run of 5 x its bound files, so its one run worker holds that many jobs
@@ -419,7 +483,7 @@ def memory_slope(base_url: str, in_flight: int, pool: Figures | None) -> None:
     peaks = []
     for bound in bounds:
         figures = dagster_path(
-            base_url, 5 * bound, bound, 5 * bound, f"(d) Dagster path, one run holding C = {bound}"
+            target, 5 * bound, bound, 5 * bound, f"(d) Dagster path, one run holding C = {bound}"
         )
         figures.show()
         assert figures.memory is not None

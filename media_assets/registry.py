@@ -176,6 +176,9 @@ class SourceRegistry:
 
 
 _Row = tuple[str, str, str, int | None, int | None, str | None, str]
+# A JSONL entry's "kind" rides in the options JSON under a key no stage can have, so registries
+# written before it existed read the same and no column is added.
+_KIND_KEY = "@kind"
 
 
 def _to_row(file: SourceFile) -> _Row:
@@ -186,12 +189,18 @@ def _to_row(file: SourceFile) -> _Row:
         file.size,
         file.mtime_ns,
         file.fingerprint,
-        json.dumps(file.options, sort_keys=True, separators=(",", ":")),
+        json.dumps(
+            {**file.options, **({_KIND_KEY: file.kind} if file.kind else {})},
+            sort_keys=True,
+            separators=(",", ":"),
+        ),
     )
 
 
 def _from_row(row: Sequence[Any]) -> SourceFile:
     key, uri, name, size, mtime_ns, fingerprint, options_json = row[:7]
+    options = json.loads(options_json)
+    kind = options.pop(_KIND_KEY, None)
     return SourceFile(
         key=key,
         uri=uri,
@@ -199,7 +208,8 @@ def _from_row(row: Sequence[Any]) -> SourceFile:
         size=size,
         mtime_ns=mtime_ns,
         fingerprint=fingerprint,
-        options=json.loads(options_json),
+        options=options,
+        kind=kind if isinstance(kind, str) else None,
     )
 
 

@@ -18,11 +18,20 @@ class Stage(StrEnum):
     THUMBNAIL = "thumbnail"
     AUDIO = "audio"
     TRANSCODED = "transcoded"
+    ADAPTIVE_VIDEO = "adaptive_video"  # optional: only where the library turns it on
 
 
-# In pipeline order: ingested first, then the three made from it.
-ALL_STAGES: tuple[Stage, ...] = tuple(Stage)
+# The contract's four stages, always on, in pipeline order: ingested, then the three made from it.
+ALL_STAGES: tuple[Stage, ...] = (Stage.INGESTED, Stage.THUMBNAIL, Stage.AUDIO, Stage.TRANSCODED)
 DOWNSTREAM: tuple[Stage, ...] = (Stage.THUMBNAIL, Stage.AUDIO, Stage.TRANSCODED)
+# Stages beyond the contract, made from ingested too. Off, they leave no trace: no asset, no
+# manifest row.
+OPTIONAL_STAGES: tuple[Stage, ...] = (Stage.ADAPTIVE_VIDEO,)
+
+
+def pipeline_stages(*, adaptive_video: bool = False) -> tuple[Stage, ...]:
+    """The stages a library runs: the contract's four, plus the optional ones turned on."""
+    return (*ALL_STAGES, *((Stage.ADAPTIVE_VIDEO,) if adaptive_video else ()))
 
 
 class ResultStatus(StrEnum):
@@ -55,6 +64,8 @@ class MediaResult:
     created_at: int | None = None  # Unix ms, when the remote job was created
     completed_at: int | None = None  # Unix ms, when it reached a terminal status
     cached: bool = False  # re-used an earlier result for the same source version and options
+    # Columns beyond the contract's come after all of them, so its order never changes.
+    delivered_to: str | None = None  # the s3:// destination the output was delivered to
 
     def to_metadata(self) -> dict[str, Any]:
         """Metadata values for the event log, without ``None`` (Dagster shows them as empty)."""

@@ -138,6 +138,25 @@ class Settings(BaseSettings):
     settle_timeout_seconds: float = Field(
         default=60.0, ge=0, description="how long `run` waits for files still being written"
     )
+    output_uri: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix every output is delivered under (the job's output)",
+    )
+    adaptive_video: bool = Field(
+        default=False,
+        description="add the adaptive_video stage (an HLS ladder of each video) to this library",
+    )
+
+    @field_validator("output_uri", mode="before")
+    @classmethod
+    def _check_output_uri(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            return None
+        text = value.strip().rstrip("/")
+        scheme, sep, rest = text.partition("://")
+        if scheme.lower() != "s3" or not sep or not rest.split("/", 1)[0]:
+            raise ValueError(f"expected s3://bucket or s3://bucket/prefix, got {value!r}")
+        return text
 
     @field_validator("public_url_map", mode="before")
     @classmethod
@@ -284,6 +303,8 @@ def work_identity(settings: Settings) -> tuple[str, str]:
         "base_url": settings.effective_base_url,
         "api_key": hashlib.sha256(key.encode()).hexdigest()[:16] if key else "",
         "public_url_map": settings.public_url_map,
+        "output_uri": settings.output_uri,
+        "adaptive_video": settings.adaptive_video,
     }
     fingerprint = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
     summary = f"{env_name('ittybit_base_url')}={settings.effective_base_url}" + (

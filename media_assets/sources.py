@@ -29,6 +29,7 @@ characters.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -77,6 +78,7 @@ class SourceFile:
     options: dict[str, dict[str, Any]] = field(
         default_factory=dict
     )  # per stage, overriding defaults
+    kind: str | None = None  # a JSONL entry's "kind" (video | audio | image), when it had one
 
     @property
     def local_path(self) -> Path | None:
@@ -299,7 +301,9 @@ def _local_source(
     )
 
 
-def _remote_source(url: str, *, options: dict[str, dict[str, Any]], name: str | None) -> SourceFile:
+def _remote_source(
+    url: str, *, options: dict[str, dict[str, Any]], name: str | None, kind: str | None = None
+) -> SourceFile:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in REMOTE_SCHEMES:
@@ -316,6 +320,7 @@ def _remote_source(url: str, *, options: dict[str, dict[str, Any]], name: str | 
         uri=url,
         name=name or _name_from_uri(url),
         options=options,
+        kind=kind,
     )
 
 
@@ -370,7 +375,7 @@ def _entry_source(entry: object, base: Path, with_fingerprint: bool) -> SourceFi
 
     match = _SCHEME.match(target)
     if match is not None and match.group(1).lower() != "file":
-        return _remote_source(target, options=options, name=name)
+        return _remote_source(target, options=options, name=name, kind=kind)
     if match is not None:
         try:
             local = path_from_file_uri(target)
@@ -400,7 +405,7 @@ def _entry_source(entry: object, base: Path, with_fingerprint: bool) -> SourceFi
     )
     if isinstance(found, SourceError):
         raise _EntryError(found.reason)
-    return found
+    return dataclasses.replace(found, kind=kind)
 
 
 def _stage_options(raw: object, kind: object) -> dict[str, dict[str, Any]]:

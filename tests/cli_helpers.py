@@ -1,10 +1,13 @@
 """Running `media-assets` as users do: a real subprocess in a clean environment."""
 
+from __future__ import annotations
+
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -75,3 +78,64 @@ class Cli:
             return httpx.get(f"{self.base_url}/_local/health", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
+
+class HostedService:
+    """`media-assets serve-ittybit --compat hosted` in a child process, as a user starts it."""
+
+    def __init__(self, cli: Cli, data_dir: Path, api_key: str, *, engine: str = "ffmpeg") -> None:
+        self.log_path = data_dir / "serve.log"
+        self.api_key = api_key
+        self.base_url = f"http://127.0.0.1:{free_port()}"
+        self._command = [
+            *media_assets_command(),
+            "serve-ittybit",
+            *("--compat", "hosted", "--api-key", api_key, "--engine", engine),
+            *("--port", self.base_url.rsplit(":", 1)[1], "--data-dir", str(data_dir)),
+        ]
+        self._env = cli.env
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> HostedService:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                self._command,
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            self._wait_until_listening()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _wait_until_listening(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "listening on" in self.log_path.read_text(errors="replace"):
+                return
+            assert self._process is not None
+            if self._process.poll() is not None:
+                break
+            time.sleep(0.1)
+        pytest.fail(f"serve-ittybit did not start:\n{self.log_path.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        """SIGTERM to its process group, then SIGKILL if it lingers."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(15)

@@ -36,6 +36,14 @@ def test_upsert_then_get_returns_the_same_facts(registry: SourceRegistry) -> Non
     assert registry.get(source(1).key) == source(1)
 
 
+def test_a_declared_kind_is_kept_apart_from_the_options(registry: SourceRegistry) -> None:
+    """A source's JSONL kind comes back as its kind, never as a stage's options."""
+    registry.upsert([source(1, kind="audio")])
+    found = registry.get(source(1).key)
+    assert found is not None
+    assert (found.kind, found.options) == ("audio", {"thumbnail": {"width": 320}})
+
+
 def test_get_unknown_key_is_none(registry: SourceRegistry) -> None:
     """An unregistered key has no facts."""
     assert registry.get("nope-00000000") is None

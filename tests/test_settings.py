@@ -76,6 +76,22 @@ def test_malformed_public_url_map_is_rejected(monkeypatch: pytest.MonkeyPatch) -
         load_settings()
 
 
+def test_output_uri_is_an_s3_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MEDIA_ASSETS_OUTPUT_URI is an s3:// bucket or prefix, kept without a trailing slash."""
+    monkeypatch.setenv("MEDIA_ASSETS_OUTPUT_URI", "s3://deliveries/library/")
+    assert load_settings().output_uri == "s3://deliveries/library"
+
+
+@pytest.mark.parametrize("raw", ["https://cdn.example/out", "s3://", "deliveries/library"])
+def test_an_output_uri_that_is_no_s3_prefix_is_rejected(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    """Anything but s3://bucket[/prefix] is a configuration error naming the variable."""
+    monkeypatch.setenv("MEDIA_ASSETS_OUTPUT_URI", raw)
+    with pytest.raises(SettingsError, match="MEDIA_ASSETS_OUTPUT_URI"):
+        load_settings()
+
+
 def test_base_url_follows_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a key jobs go to the local service, with one to Ittybit, unless a URL is given."""
     assert load_settings().effective_base_url == "http://127.0.0.1:8787"

@@ -285,6 +285,21 @@ def test_jsonl_seed_entries_map_flat_options_by_kind(tmp_path: Path) -> None:
     assert files[0].size == 5 and files[0].fingerprint is not None
 
 
+def test_jsonl_entries_keep_their_declared_kind(tmp_path: Path) -> None:
+    """A JSONL entry's kind travels with its source (a hint for the ingest job's kind)."""
+    write(tmp_path / "media" / "song.mp3")
+    lines = [
+        {"path": "media/song.mp3", "kind": "audio"},
+        {"url": "https://cdn.example.com/stream?id=7", "kind": "audio"},
+        {"url": "https://cdn.example.com/clip.mp4"},
+    ]
+    manifest = tmp_path / "library.jsonl"
+    manifest.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    files, errors = discover([str(manifest)])
+    assert errors == []
+    assert [file.kind for file in files] == ["audio", "audio", None]
+
+
 def test_jsonl_skips_blank_lines_and_comments(tmp_path: Path) -> None:
     """Blank lines and '#' comments are not entries and not errors."""
     manifest = tmp_path / "library.jsonl"

@@ -32,7 +32,7 @@ from media_assets.instance.backfills import (
     fail_unfinished_runs,
 )
 from media_assets.registry import SourceRegistry
-from media_assets.results import ALL_STAGES
+from media_assets.results import pipeline_stages
 from media_assets.settings import CODE_LOCATION_MODULE, Settings
 from media_assets.sources import SourceError, SourceFile, discover
 
@@ -92,9 +92,10 @@ def run_library(options: RunOptions, settings: Settings) -> int:
         _abandon_orphans(instance)
         registry = SourceRegistry(settings.sources_db_path)
         added = register_sources(instance, files, registry=registry)
+        stages = pipeline_stages(adaptive_video=settings.adaptive_video)
         given = keys = [file.key for file in files]
         if options.failed_only:
-            keys = unfinished_keys(instance, given)
+            keys = unfinished_keys(instance, given, stages)
             if not keys:
                 print("nothing failed: no file to re-run")
                 return _finish(instance, settings, given, errors)
@@ -104,22 +105,17 @@ def run_library(options: RunOptions, settings: Settings) -> int:
             instance,
             build_definitions(settings).resolve_asset_graph(),
             _covering_range(instance, keys) if options.failed_only else keys,
-            stages=ALL_STAGES,
+            stages=stages,
             run_config=_run_config(options),
             title=f"media-assets run ({len(keys)} files)",
         )
         print(f"backfill {backfill_id} launched; runs go through the Dagster run queue")
+
+        def keep_daemon() -> None:
+            daemon.check(on_lost=lambda: _retry_lost_runs(instance, backfill_id))
+
         try:
-            watch(
-                instance,
-                backfill_id,
-                keys,
-                ALL_STAGES,
-                cursor,
-                on_poll=lambda: daemon.check(
-                    on_lost=lambda: _retry_lost_runs(instance, backfill_id)
-                ),
-            )
+            watch(instance, backfill_id, keys, stages, cursor, on_poll=keep_daemon)
         except BaseException:
             _cancel(instance, backfill_id)
             raise

@@ -66,6 +66,11 @@ def _share_service(
     base_url: str, health: dict[str, Any], allow_roots: Sequence[Path], engine: str | None
 ) -> None:
     """Make a running local service able to read the library, or say why it cannot."""
+    if health.get("compat") == "hosted":
+        raise ServiceConflict(
+            f"the Ittybit service at {base_url} behaves as the hosted API: set ITTYBIT_API_KEY "
+            "to its key, and give it http(s) or s3 sources"
+        )
     if engine is not None and health.get("engine") != engine:
         raise ServiceConflict(
             f"the local Ittybit service at {base_url} runs the {health.get('engine')} engine, "

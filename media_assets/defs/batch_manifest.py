@@ -14,17 +14,20 @@ from media_assets.defs.partitions import MEDIA_FILES
 from media_assets.manifest.queries import read_summary
 from media_assets.manifest.writer import write_manifest
 from media_assets.registry import SourceRegistry
-from media_assets.results import ALL_STAGES, MediaResult, ResultStatus
+from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, pipeline_stages
 from media_assets.settings import load_settings
 
 MANIFEST_POOL = "duckdb_writer"
 
 
 def collect_results(instance: dg.DagsterInstance) -> Iterator[MediaResult]:
-    """One result per registered file and stage: the latest recorded, else ``pending``."""
+    """One result per registered file and stage: the latest recorded, else ``pending``.
+
+    The stages are the library's: the contract's four, plus optional ones it turned on.
+    """
     keys = instance.get_dynamic_partitions(MEDIA_FILES)
     sources = SourceRegistry.default().get_many(keys)
-    for stage in ALL_STAGES:
+    for stage in pipeline_stages(adaptive_video=load_settings().adaptive_video):
         recorded = latest_results(instance, stage)
         for key in keys:
             result = recorded.get(key)

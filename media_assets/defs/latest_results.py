@@ -98,10 +98,12 @@ def latest_results(
     return results
 
 
-def unfinished_keys(instance: dg.DagsterInstance, keys: Sequence[str]) -> list[str]:
-    """The keys, in order, with a stage that failed or has no result yet."""
+def unfinished_keys(
+    instance: dg.DagsterInstance, keys: Sequence[str], stages: Sequence[Stage] = ALL_STAGES
+) -> list[str]:
+    """The keys, in order, with a stage of ``stages`` that failed or has no result yet."""
     unfinished: set[str] = set()
-    for stage in ALL_STAGES:
+    for stage in stages:
         recorded = latest_results(instance, stage, keys)
         for key in keys:
             result = recorded.get(key)

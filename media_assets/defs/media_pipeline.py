@@ -22,6 +22,7 @@ from media_assets.defs.resources import IttybitResource, SourceUnreachable, mach
 from media_assets.engine.batch import BatchOutcome, run_batch
 from media_assets.engine.chain import ChainSettings, FileTask, StageReport
 from media_assets.engine.journal import KeyValueJournal
+from media_assets.engine.media_kind import guess_media_kind
 from media_assets.instance.job_journal import instance_journal
 from media_assets.ittybit.retry import RetryEvent
 from media_assets.registry import SourceRegistry
@@ -61,6 +62,8 @@ _STAGE_DESCRIPTIONS = {
     Stage.THUMBNAIL: "A webp thumbnail 640 px wide, from the frame at 2 s of the ingested file.",
     Stage.AUDIO: "The audio track as mp3 (quality high); not applicable without audio.",
     Stage.TRANSCODED: "An h264 mp4 1280 px wide (quality medium); not applicable to audio/images.",
+    Stage.ADAPTIVE_VIDEO: "An HLS ladder (master playlist, two or three renditions) of each "
+    "video; on where MEDIA_ASSETS_ADAPTIVE_VIDEO is set; not applicable to audio/images.",
 }
 
 
@@ -76,15 +79,18 @@ def _spec(stage: Stage) -> dg.AssetSpec:
     )
 
 
-def build_media_pipeline(*, files_per_run: int) -> dg.AssetsDefinition:
+def build_media_pipeline(
+    *, files_per_run: int, stages: Sequence[Stage] = ALL_STAGES
+) -> dg.AssetsDefinition:
     """The pipeline multi-asset; a backfill runs it in ranged runs of ``files_per_run`` files.
 
     Dagster reads a backfill policy when the code location loads, so it comes from the loading
     process's settings (``media-assets run`` starts its daemon with the size it chose).
+    ``stages`` are the contract's four, plus the optional ones the library turns on.
     """
     return dg.multi_asset(
         name="media_pipeline",
-        specs=[_spec(stage) for stage in ALL_STAGES],
+        specs=[_spec(stage) for stage in stages],
         partitions_def=media_files,
         can_subset=True,
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=files_per_run),
@@ -141,9 +147,10 @@ async def _run(
     settings = ChainSettings(
         deadlines={Stage(name): seconds for name, seconds in deadlines.items()},
         force_token=force_token,
+        output_uri=ittybit.output_uri,
     )
     try:
-        await journal.preload([task.key for task in tasks], ALL_STAGES)
+        await journal.preload([task.key for task in tasks], tuple(Stage))
         return await run_batch(
             client,
             tasks,
@@ -187,7 +194,7 @@ def _file_tasks(
             unusable[key] = (source.uri, str(error))
             continue
         overrides: dict[Stage, dict[str, Any]] = {}
-        for stage in ALL_STAGES:
+        for stage in Stage:
             merged = {**source.options.get(str(stage), {}), **config.options.get(str(stage), {})}
             if merged:
                 overrides[stage] = merged
@@ -201,6 +208,9 @@ def _file_tasks(
                 overrides=overrides,
                 prior=priors.get(key, {}),
                 force=config.force,
+                kind_guess=guess_media_kind(
+                    source.uri, declared=source.kind, local_path=source.local_path
+                ),
             )
         )
     return tasks, unusable

@@ -54,6 +54,10 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         default_factory=lambda: dict(DEFAULT_DEADLINES),
         description="Per-stage deadline in seconds; run config can override per run",
     )
+    output_uri: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix outputs are delivered to, as <prefix>/<file>/<stage>.<ext>",
+    )
 
     @property
     def is_local(self) -> bool:
@@ -108,6 +112,7 @@ def ittybit_resource(settings: Settings) -> IttybitResource:
         max_in_flight=settings.max_in_flight,
         requests_per_second=settings.requests_per_second,
         deadlines_s=settings.stage_deadlines,
+        output_uri=settings.output_uri,
     )
 
 

@@ -29,11 +29,11 @@ import dagster as dg
 
 from media_assets.defs.partitions import MEDIA_FILES, media_files
 from media_assets.registry import KeyConflictError, SourceRegistry
-from media_assets.results import Stage
+from media_assets.results import ALL_STAGES, Stage, pipeline_stages
 from media_assets.settings import env_name, load_settings
 from media_assets.sources import SourceError, SourceFile, fingerprint_file, scan_folder
 
-PIPELINE_ASSET_KEYS: list[dg.AssetKey] = [dg.AssetKey(stage.value) for stage in Stage]
+PIPELINE_ASSET_KEYS: list[dg.AssetKey] = [dg.AssetKey(stage.value) for stage in ALL_STAGES]
 SOURCE_TAG = "media_assets/source"
 SENSOR_RUN_PRIORITY = "10"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -130,24 +130,40 @@ def plan_uploads(
 
 
 def build_run_requests(
-    new_keys: Sequence[str], changed: Sequence[SourceFile], *, chunk_size: int
+    new_keys: Sequence[str],
+    changed: Sequence[SourceFile],
+    *,
+    chunk_size: int,
+    selection: list[dg.AssetKey] = PIPELINE_ASSET_KEYS,
 ) -> list[dg.RunRequest]:
-    """Ranged runs over contiguous chunks of new keys, and one run per changed file."""
+    """Ranged runs of ``selection`` over contiguous chunks of new keys, and one per changed file."""
     requests = [
-        _ranged_request(new_keys[start], new_keys[min(start + chunk_size, len(new_keys)) - 1])
+        _ranged_request(
+            new_keys[start],
+            new_keys[min(start + chunk_size, len(new_keys)) - 1],
+            selection=selection,
+        )
         for start in range(0, len(new_keys), chunk_size)
     ]
     for file in changed:
         # The version in the run key lets a file that changes again be re-run again.
-        requests.append(_ranged_request(file.key, file.key, version=file.version))
+        requests.append(
+            _ranged_request(file.key, file.key, version=file.version, selection=selection)
+        )
     return requests
 
 
-def build_new_uploads_sensor(*, running: bool) -> dg.SensorDefinition:
+def asset_keys(stages: Sequence[Stage]) -> list[dg.AssetKey]:
+    return [dg.AssetKey(stage.value) for stage in stages]
+
+
+def build_new_uploads_sensor(
+    *, running: bool, stages: Sequence[Stage] = ALL_STAGES
+) -> dg.SensorDefinition:
     """The ``new_uploads`` sensor, switched on from the start when ``running`` (``dev`` does)."""
     return dg.sensor(
         name="new_uploads",
-        target=dg.AssetSelection.assets(*PIPELINE_ASSET_KEYS),
+        target=dg.AssetSelection.assets(*asset_keys(stages)),
         minimum_interval_seconds=15,
         default_status=(
             dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
@@ -181,7 +197,10 @@ def new_uploads(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         context.log.warning(f"skipped {error}")
     new, changed = _register(registry, new, changed, plan.repaired, context.log)
     new_keys = [file.key for file in new]
-    run_requests = build_run_requests(new_keys, changed, chunk_size=chunk_size)
+    stages = pipeline_stages(adaptive_video=settings.adaptive_video)
+    run_requests = build_run_requests(
+        new_keys, changed, chunk_size=chunk_size, selection=asset_keys(stages)
+    )
 
     summary = (
         f"{len(new)} new, {len(changed)} changed, {plan.waiting} waiting to settle,"
@@ -198,11 +217,13 @@ def new_uploads(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     )
 
 
-def _ranged_request(first: str, last: str, *, version: str | None = None) -> dg.RunRequest:
+def _ranged_request(
+    first: str, last: str, *, version: str | None = None, selection: list[dg.AssetKey]
+) -> dg.RunRequest:
     run_key = f"{first}:{last}" if version is None else f"{first}:{version}"
     return dg.RunRequest(
         run_key=run_key,
-        asset_selection=PIPELINE_ASSET_KEYS,
+        asset_selection=selection,
         tags={
             RANGE_START_TAG: first,
             RANGE_END_TAG: last,

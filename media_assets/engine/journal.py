@@ -33,6 +33,9 @@ class JournalEntry:
     source_version: str
     generation: int
     force_token: str = ""  # set when a forced run created it: only that run re-attaches
+    # The media kind a probe of this source reported, when known: the ingest chooses its job's
+    # kind before probing, and a later run re-attaching to the job must choose the same.
+    media_kind: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
@@ -44,12 +47,14 @@ class JournalEntry:
         except (ValueError, TypeError):
             return None
 
+    def same_source(self, *, source_version: str, force_token: str) -> bool:
+        """Whether this job was made from the same source version (and forced run, if any)."""
+        return self.source_version == source_version and self.force_token == force_token
+
     def serves(self, *, options_hash: str, source_version: str, force_token: str) -> bool:
         """Whether this job was made for the same work (same input, options and force)."""
-        return (
-            self.options_hash == options_hash
-            and self.source_version == source_version
-            and self.force_token == force_token
+        return self.options_hash == options_hash and self.same_source(
+            source_version=source_version, force_token=force_token
         )
 
 

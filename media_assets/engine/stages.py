@@ -1,4 +1,4 @@
-"""The four stages, their default Ittybit jobs, and which of them apply to which media.
+"""The stages, their default Ittybit jobs, and which of them apply to which media.
 
 Defaults: the ingested mezzanine is a high-quality mp4, and the three
 deliverables are made from it. Audio-only and image sources get an ingested file of their own
@@ -8,7 +8,7 @@ kind, and the stages that cannot apply are recorded as not applicable, never as 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from media_assets.ittybit.models import File, JobKind
@@ -20,6 +20,8 @@ DEFAULT_OPTIONS: Mapping[Stage, Mapping[str, Any]] = {
     Stage.THUMBNAIL: {"format": "webp", "width": 640, "start": 2},
     Stage.AUDIO: {"format": "mp3", "quality": "high"},
     Stage.TRANSCODED: {"format": "mp4", "codec": "h264", "width": 1280, "quality": "medium"},
+    # An HLS ladder topped at the source's size (never upscaled).
+    Stage.ADAPTIVE_VIDEO: {"format": "hls", "quality": "medium"},
 }
 
 # The mezzanine for sources that are not video: lossless, so later stages lose nothing.
@@ -33,6 +35,7 @@ STAGE_JOB_KIND: Mapping[Stage, JobKind] = {
     Stage.THUMBNAIL: JobKind.IMAGE,
     Stage.AUDIO: JobKind.AUDIO,
     Stage.TRANSCODED: JobKind.VIDEO,
+    Stage.ADAPTIVE_VIDEO: JobKind.ADAPTIVE_VIDEO,
 }
 
 
@@ -73,9 +76,13 @@ def not_applicable_reason(stage: Stage, facts: MediaFacts) -> str | None:
     """Why ``stage`` does not apply to this media, or None when it does."""
     if stage == Stage.INGESTED:
         return None
-    if facts.kind == "audio" and stage in (Stage.THUMBNAIL, Stage.TRANSCODED):
+    if facts.kind == "audio" and stage in (
+        Stage.THUMBNAIL,
+        Stage.TRANSCODED,
+        Stage.ADAPTIVE_VIDEO,
+    ):
         return "audio-only source has no picture"
-    if facts.kind == "image" and stage in (Stage.AUDIO, Stage.TRANSCODED):
+    if facts.kind == "image" and stage in (Stage.AUDIO, Stage.TRANSCODED, Stage.ADAPTIVE_VIDEO):
         return "still image has no audio or motion"
     if stage == Stage.AUDIO and not facts.has_audio:
         return "source has no audio stream"
@@ -89,6 +96,26 @@ class StageJob:
     stage: Stage
     kind: JobKind
     options: Mapping[str, Any]
+    output: str | None = None  # the s3:// destination the job delivers to, if any
+
+
+_EXTENSIONS = {"jpeg": "jpg"}
+
+
+def delivered(job: StageJob, base_uri: str | None, partition_key: str) -> StageJob:
+    """``job`` delivering to ``<base_uri>/<partition key>/<stage>.<ext>``; as is without a base.
+
+    The file's key keeps each file's outputs together and apart from every other file's. An HLS
+    ladder is a master playlist with rendition folders beside it, so it gets a folder of its
+    own: ``<base_uri>/<partition key>/<stage>/master.m3u8``.
+    """
+    if not base_uri:
+        return job
+    fmt = str(job.options.get("format") or "")
+    if fmt == "hls":
+        return replace(job, output=f"{base_uri}/{partition_key}/{job.stage}/master.m3u8")
+    extension = _EXTENSIONS.get(fmt, fmt) or "bin"
+    return replace(job, output=f"{base_uri}/{partition_key}/{job.stage}.{extension}")
 
 
 def stage_job(
@@ -96,7 +123,12 @@ def stage_job(
 ) -> StageJob:
     """The job for ``stage`` on media like ``facts``, with per-file or per-run ``overrides``."""
     if stage == Stage.INGESTED:
-        kind, defaults = INGEST_BY_MEDIA_KIND.get(facts.kind, INGEST_BY_MEDIA_KIND["video"])
-    else:
-        kind, defaults = STAGE_JOB_KIND[stage], DEFAULT_OPTIONS[stage]
+        return ingest_job(facts.kind, overrides)
+    kind, defaults = STAGE_JOB_KIND[stage], DEFAULT_OPTIONS[stage]
     return StageJob(stage=stage, kind=kind, options={**defaults, **(overrides or {})})
+
+
+def ingest_job(media_kind: str, overrides: Mapping[str, Any] | None = None) -> StageJob:
+    """The ingest job for media of ``media_kind`` (known, or only guessed before probing)."""
+    kind, defaults = INGEST_BY_MEDIA_KIND.get(media_kind, INGEST_BY_MEDIA_KIND["video"])
+    return StageJob(stage=Stage.INGESTED, kind=kind, options={**defaults, **(overrides or {})})

@@ -26,6 +26,7 @@ from media_assets.ittybit.errors import (
     RetryableError,
     ServerError,
     TaskFailed,
+    TransientError,
     TransportError,
     UnsupportedOperation,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Task",
     "TaskFailed",
     "Timeout",
+    "TransientError",
     "TransportError",
     "UnsupportedOperation",
     "idempotency_key",

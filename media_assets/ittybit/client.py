@@ -37,12 +37,12 @@ from media_assets.ittybit.errors import (
     DeadlineExceeded,
     IttybitError,
     JobFailed,
-    NotFoundError,
     RetryableError,
     TaskFailed,
     UnsupportedOperation,
 )
 from media_assets.ittybit.http import error_for_response, parse_next_link, transport_error
+from media_assets.ittybit.keys import checked_key
 from media_assets.ittybit.models import File, Job, JobKind, JobStatus, Task
 from media_assets.ittybit.polling import PollSchedule
 from media_assets.ittybit.ratelimit import rate_limiter
@@ -201,13 +201,18 @@ class IttybitClient:
         options: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
         webhook_url: str | None = None,
+        output: str | None = None,
         idempotency_key: str | None = None,
         job_stats: JobStats | None = None,
         retry: RetryPolicy | None = None,
     ) -> Job:
         """``POST /jobs``. Retried safely: without a key, one is made for this call.
 
-        ``retry`` replaces the client's policy for this call (e.g. bounded by a deadline).
+        ``output`` is an ``s3://bucket/key`` destination the job delivers its result to.
+
+        A key must be 16 to 32 characters (Ittybit's limit); another length raises ``ValueError``
+        before anything is sent. ``retry`` replaces the client's policy for this call (e.g.
+        bounded by a deadline).
         """
         job, _ = await self._create_job(
             input=input,
@@ -215,6 +220,7 @@ class IttybitClient:
             options=options,
             metadata=metadata,
             webhook_url=webhook_url,
+            output=output,
             idempotency_key=idempotency_key,
             job_stats=job_stats,
             retry=retry,
@@ -232,13 +238,16 @@ class IttybitClient:
         idempotency_key: str | None,
         job_stats: JobStats | None,
         retry: RetryPolicy | None = None,
+        output: str | None = None,
     ) -> tuple[Job, bool]:
         body: dict[str, Any] = {"input": input, "kind": str(kind), "options": dict(options or {})}
         if metadata:
             body["metadata"] = dict(metadata)
         if webhook_url:
             body["webhook_url"] = webhook_url
-        key = idempotency_key or uuid.uuid4().hex
+        if output:
+            body["output"] = output
+        key = checked_key(idempotency_key) if idempotency_key is not None else uuid.uuid4().hex
         response = await self._send(
             "POST",
             "/jobs",
@@ -306,20 +315,22 @@ class IttybitClient:
                 next_url = "/jobs"
 
     async def cancel_job(self, job_id: str) -> Job:
-        """Cancel a job where the service supports it (the local service does; see ``extensions``).
+        """Cancel a job where the service offers it (the local service; see ``extensions``).
 
-        Elsewhere, such as on the hosted API, this raises ``UnsupportedOperation``.
+        Ittybit documents no way to cancel a job: where cancelling is not advertised this raises
+        ``UnsupportedOperation`` without sending anything. A client that has not yet seen a job
+        response first looks at the job (a documented route) to learn what the server offers.
         """
-        try:
-            response = await self._send(
-                "POST", extensions.cancel_path(job_id), route=extensions.CANCEL_ROUTE
-            )
-        except NotFoundError as error:
-            if not extensions.route_missing(error.kind):
-                raise
+        if not self._extensions.seen:
+            await self.get_job(job_id)
+        if not self._extensions.cancel:
             raise UnsupportedOperation(
-                f"{self.base_url} does not support cancelling jobs"
-            ) from None
+                f"{self.base_url} offers no way to cancel a job (Ittybit documents none): "
+                f"job {job_id} runs on"
+            )
+        response = await self._send(
+            "POST", extensions.cancel_path(job_id), route=extensions.CANCEL_ROUTE
+        )
         return Job.model_validate(response.json())
 
     async def wait_for_job(
@@ -405,14 +416,17 @@ class IttybitClient:
         kind: JobKind | str,
         options: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        output: str | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
         on_created: Callable[[Job], None] | None = None,
     ) -> JobResult:
-        """Create a job and wait for it; cancel it remotely if we stop waiting.
+        """Create a job and wait for it; if we stop waiting, cancel it where the service can.
 
         Cancellation (the caller's task cancelled, e.g. a terminated run) and a missed deadline
-        both try to cancel the remote job so it does not go on spending quota.
+        both cancel the remote job where cancelling is advertised, so it does not go on spending
+        quota. Ittybit documents no cancel: there the job runs on, and a later ``run_job`` with
+        the same Idempotency-Key re-attaches to it.
         """
         stats = JobStats()
         job, replayed = await self._create_job(
@@ -420,6 +434,7 @@ class IttybitClient:
             kind=kind,
             options=options,
             metadata=metadata,
+            output=output,
             webhook_url=None,
             idempotency_key=idempotency_key,
             job_stats=stats,
@@ -448,8 +463,14 @@ class IttybitClient:
 
     # -- tasks ------------------------------------------------------------------------------
 
-    async def probe(self, url: str, *, timeout: float | None = 120.0) -> File:
-        """``POST /tasks`` with kind ``probe``: what the service sees in ``url``."""
+    async def probe(self, url: str) -> File:
+        """``POST /tasks`` with kind ``probe``: what the service sees in ``url``, if told at once.
+
+        Ittybit answers a new standalone task ``waiting`` and documents no route to read it back,
+        so this works only where the answer is already final (the local service probes while the
+        request waits); elsewhere it raises ``UnsupportedOperation``. To learn a file's facts
+        from the hosted API, read the probe task of a job on it (``Job.input_file``).
+        """
         response = await self._send(
             "POST",
             "/tasks",
@@ -458,15 +479,11 @@ class IttybitClient:
             headers={"Idempotency-Key": uuid.uuid4().hex},
         )
         task = Task.model_validate(response.json())
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = self.poll.initial
-        while not task.status.is_terminal:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise DeadlineExceeded(f"probe task {task.id} still {task.status}")
-            await asyncio.sleep(delay)
-            delay = min(self.poll.max_interval, delay * self.poll.multiplier)
-            got = await self._send("GET", f"/tasks/{task.id}", route="/tasks/{id}")
-            task = Task.model_validate(got.json())
+        if not task.status.is_terminal:
+            raise UnsupportedOperation(
+                f"{self.base_url} answered probe task {task.id} {task.status} and documents no "
+                "way to read it back: use the probe task of a job instead"
+            )
         if not task.status.is_success or task.output is None:
             error = task.error
             raise TaskFailed(

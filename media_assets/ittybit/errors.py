@@ -10,9 +10,10 @@ IttybitError
 │   ├── TransportError             connection refused/reset, DNS, TLS, protocol errors
 │   ├── RequestTimeout             no response within the configured timeout
 │   ├── RateLimited                429; ``retry_after`` holds the server's Retry-After in seconds
-│   └── ServerError                408, 409, 5xx
+│   ├── ServerError                5xx
+│   └── TransientError             a 4xx whose ``kind`` says it is passing (request_timeout, ...)
 ├── PermanentError                 sending it again will not help
-│   ├── ClientError                other 4xx; carries Ittybit's ``kind`` and ``message``
+│   ├── ClientError                a 4xx of any other kind; carries ``kind`` and ``message``
 │   │   ├── AuthenticationError    401
 │   │   ├── NotFoundError          404 (job_not_found, task_not_found, ...)
 │   │   └── IdempotencyConflict    the Idempotency-Key was used with a different body
@@ -71,7 +72,11 @@ class HTTPStatusError(IttybitError):
 
 
 class ServerError(HTTPStatusError, RetryableError):
-    """408, 409 or 5xx: the service had a problem it may not have next time."""
+    """5xx: the service had a problem it may not have next time."""
+
+
+class TransientError(HTTPStatusError, RetryableError):
+    """A 4xx whose ``kind`` says the same request may succeed shortly (see ``http``)."""
 
 
 class RateLimited(HTTPStatusError, RetryableError):
@@ -89,7 +94,7 @@ class PermanentError(IttybitError):
 
 
 class ClientError(HTTPStatusError, PermanentError):
-    """A 4xx other than 408/409/429: the request itself is wrong."""
+    """A 4xx whose kind is not a passing one: the request itself is wrong."""
 
 
 class AuthenticationError(ClientError):

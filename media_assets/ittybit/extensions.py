@@ -1,14 +1,17 @@
 """Local-service extensions: what the client knows of them, all in one place.
 
-The hosted Ittybit API does not have any of these. They are offered by the project's local
+The hosted Ittybit API has none of these. They are offered by the project's local
 Ittybit-compatible service (see ``docs/local-service.md``), and the client uses them only
-through this module, so that what it assumes beyond Ittybit's contract is visible here:
+through this module, and only where the server advertises them, so that what it assumes beyond
+Ittybit's contract is visible here and never reaches the hosted API:
 
-- **Held looks.** A response header ``Job-Wait-Max: S`` says the server can hold
-  ``GET /jobs/{id}?wait=W`` until the job is terminal or ``min(W, S)`` seconds pass. The client
-  asks for held looks only after a response carried the header, so against Ittybit it polls.
-- **Cancelling a job.** ``POST /_local/jobs/{id}/cancel``. A server without the route answers
-  404 with a kind other than ``job_not_found``, and the client reports that as unsupported.
+- **The advertisement.** Job responses carry ``Local-Extensions: job-wait, job-cancel`` naming
+  the extensions offered. A server that sends no such header (Ittybit, or the local service's
+  hosted profile) is spoken to with documented routes only.
+- **Held looks** (``job-wait``). ``Job-Wait-Max: S`` says the server can hold
+  ``GET /jobs/{id}?wait=W`` until the job is terminal or ``min(W, S)`` seconds pass.
+- **Cancelling a job** (``job-cancel``). ``POST /_local/jobs/{id}/cancel``. Ittybit documents no
+  way to cancel a job, so where this is not advertised nothing is sent.
 """
 
 from __future__ import annotations
@@ -17,31 +20,40 @@ from dataclasses import dataclass
 
 import httpx
 
+EXTENSIONS_HEADER = "Local-Extensions"
 WAIT_MAX_HEADER = "Job-Wait-Max"
+JOB_WAIT = "job-wait"
+JOB_CANCEL = "job-cancel"
 WAIT_PARAM = "wait"
 CANCEL_ROUTE = "/_local/jobs/{id}/cancel"
-# The kind the cancel route's own 404 carries; any other 404 means the route is not there.
-JOB_NOT_FOUND = "job_not_found"
 
 
 @dataclass
 class ServerExtensions:
-    """What one server has advertised, read from the headers of its responses.
+    """What one server has advertised, read from the headers of its job responses."""
 
-    Only ``Job-Wait-Max`` is advertised today; cancelling is tried and recognised as missing by
-    its 404.
-    """
-
+    # Whether any job response has been read yet: until then nothing is known either way.
+    seen: bool = False
     # Seconds the server offers to hold a look at a job; 0 when it has not offered.
     wait_max: float = 0.0
+    cancel: bool = False
 
     def note(self, response: httpx.Response) -> None:
-        """Remember what ``response`` advertises (each response of a job route says it anew)."""
+        """Remember what ``response`` advertises (each job response says it anew)."""
+        self.seen = True
+        offered = {
+            name.strip().lower()
+            for name in response.headers.get(EXTENSIONS_HEADER, "").split(",")
+            if name.strip()
+        }
+        self.cancel = JOB_CANCEL in offered
         try:
-            offered = float(response.headers.get(WAIT_MAX_HEADER, "0"))
+            wait_max = float(response.headers.get(WAIT_MAX_HEADER, "0"))
         except ValueError:
-            offered = 0.0
-        self.wait_max = offered if offered > 0 else 0.0
+            wait_max = 0.0
+        # Job-Wait-Max alone was the advertisement before Local-Extensions existed.
+        waits = JOB_WAIT in offered or EXTENSIONS_HEADER.lower() not in response.headers
+        self.wait_max = wait_max if waits and wait_max > 0 else 0.0
 
 
 def wait_params(seconds: float) -> dict[str, str]:
@@ -51,8 +63,3 @@ def wait_params(seconds: float) -> dict[str, str]:
 
 def cancel_path(job_id: str) -> str:
     return CANCEL_ROUTE.format(id=job_id)
-
-
-def route_missing(kind: str) -> bool:
-    """Whether a 404 from the cancel route, of this ``kind``, means the server lacks the route."""
-    return kind != JOB_NOT_FOUND

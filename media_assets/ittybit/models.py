@@ -146,10 +146,30 @@ class Job(_Model):
 
     @property
     def input_file(self) -> File | None:
-        """The probe of the input, when the service reports one."""
+        """The probe of the input (its media facts), when the service reports one.
+
+        A job's probe task runs first, so it often has its output even when a later task
+        failed: a job of the wrong kind for its input still says what the input is.
+        """
         for task in self.tasks:
             if task.kind == "probe" and task.output is not None:
                 return task.output
+        return None
+
+    @property
+    def exported_file(self) -> File | None:
+        """What the export task delivered (its ``url`` the destination), when reported."""
+        for task in self.tasks:
+            if task.kind == "export" and task.output is not None:
+                return task.output
+        return None
+
+    @property
+    def running_task(self) -> Task | None:
+        """The task being processed now, if the service says."""
+        for task in self.tasks:
+            if task.status == JobStatus.PROCESSING:
+                return task
         return None
 
     @property

@@ -3,7 +3,9 @@
 A job that reports ``progress`` tells us roughly when it will finish: from the time it has been
 processing and the fraction done, the remaining time is ``elapsed * (100 - p) / p``. Looking just
 after that moment notices the finish promptly with few requests; while a job is queued or reports
-no progress we back off exponentially instead.
+no progress we back off exponentially instead. Ittybit's job object reports progress per task
+only; then the task being processed (in practice the encode, which takes nearly all the time)
+stands in for the job.
 """
 
 from __future__ import annotations
@@ -40,10 +42,15 @@ class PollSchedule:
         return min(self.policy.max_interval, max(self.policy.min_interval, delay))
 
     def _predicted_remaining(self, job: Job) -> float | None:
-        progress = job.progress
-        if job.status != JobStatus.PROCESSING or progress is None or not 0 < progress < 100:
+        if job.status != JobStatus.PROCESSING:
             return None
-        elapsed = self._processing_elapsed(job)
+        progress, started_at = job.progress, job.started_at
+        task = job.running_task if progress is None else None
+        if task is not None:
+            progress, started_at = task.progress, task.started_at
+        if progress is None or not 0 < progress < 100:
+            return None
+        elapsed = self._processing_elapsed(started_at)
         if elapsed is None or elapsed <= 0:
             return None
         # Progress is a whole percent, floored: the true fraction lies in [p, p + 1), so the
@@ -52,11 +59,11 @@ class PollSchedule:
         done = progress + 0.5
         return elapsed * (100 - done) / done
 
-    def _processing_elapsed(self, job: Job) -> float | None:
-        """Seconds the job has been processing, from the server's clock when it is plausible."""
+    def _processing_elapsed(self, started_at: int | None) -> float | None:
+        """Seconds the work has been processing, from the server's clock when it is plausible."""
         waited = time.monotonic() - self.started
-        if job.started_at is not None:
-            elapsed = time.time() - job.started_at / 1000
+        if started_at is not None:
+            elapsed = time.time() - started_at / 1000
             # A skewed clock would make the estimate nonsense; then only our own view is usable.
             if 0 <= elapsed <= waited + 1.0:
                 return elapsed

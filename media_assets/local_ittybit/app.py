@@ -28,19 +28,7 @@ _HTTP_ERROR_KINDS = {404: "not_found", 405: "method_not_allowed", 413: "request_
 def create_app(config: ServiceConfig) -> Starlette:
     """A ready-to-serve app; the service starts (and resumes old jobs) in its lifespan."""
     service = Service(config)
-    routes: list[BaseRoute] = [
-        Route("/jobs", jobs.create_job, methods=["POST"]),
-        Route("/jobs", jobs.list_jobs, methods=["GET"]),
-        Route("/jobs/{job_id}", jobs.get_job, methods=["GET"]),
-        Route("/tasks", tasks.create_task, methods=["POST"]),
-        Route("/tasks/{task_id}", tasks.get_task, methods=["GET"]),
-        Route("/files/{file_path:path}", files.get_file, methods=["GET", "HEAD"]),
-        Route("/_local/health", local.health, methods=["GET"]),
-        Route("/_local/stats", local.stats, methods=["GET"]),
-        Route("/_local/stats/reset", local.reset_stats, methods=["POST"]),
-        Route("/_local/jobs/{job_id}/cancel", local.cancel_job, methods=["POST"]),
-        Route("/_local/roots", local.add_root, methods=["POST"]),
-    ]
+    routes = _routes(config)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -63,6 +51,32 @@ def create_app(config: ServiceConfig) -> Starlette:
     )
     app.state.service = service
     return app
+
+
+def _routes(config: ServiceConfig) -> list[BaseRoute]:
+    """The API's routes, the outputs, and health; the local profile adds its own routes.
+
+    The hosted profile serves exactly the routes Ittybit's reference lists (the outputs stand in
+    for Ittybit's file storage, health lets the caller know it is up); anything else is a 404.
+    """
+    routes: list[BaseRoute] = [
+        Route("/jobs", jobs.create_job, methods=["POST"]),
+        Route("/jobs", jobs.list_jobs, methods=["GET"]),
+        Route("/jobs/{job_id}", jobs.get_job, methods=["GET"]),
+        Route("/tasks", tasks.create_task, methods=["POST"]),
+        Route("/files/{file_path:path}", files.get_file, methods=["GET", "HEAD"]),
+        Route("/_local/health", local.health, methods=["GET"]),
+    ]
+    if config.hosted:
+        return routes
+    return [
+        *routes,
+        Route("/tasks/{task_id}", tasks.get_task, methods=["GET"]),
+        Route("/_local/stats", local.stats, methods=["GET"]),
+        Route("/_local/stats/reset", local.reset_stats, methods=["POST"]),
+        Route("/_local/jobs/{job_id}/cancel", local.cancel_job, methods=["POST"]),
+        Route("/_local/roots", local.add_root, methods=["POST"]),
+    ]
 
 
 async def _api_error(_: Request, exc: Exception) -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .config import ServiceConfig
+from .config import COMPAT_PROFILES, ServiceConfig
 
 # Relative to the working directory. The service reads no environment of the product's: a
 # program that keeps its files elsewhere passes its own default to ``config_from_args``.
@@ -55,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8787, help="port; 0 picks a free one")
     parser.add_argument("--data-dir", type=Path, default=None, help="jobs database and outputs")
     parser.add_argument("--engine", choices=("ffmpeg", "simulate"), default="ffmpeg")
+    parser.add_argument(
+        "--compat",
+        choices=COMPAT_PROFILES,
+        default="local",
+        help="hosted: only what Ittybit's hosted API documents (needs a key; no /_local/* "
+        "but health, no held waits, no cancel, http(s)/s3 inputs only); default local",
+    )
     parser.add_argument(
         "--workers", type=int, default=None, help="jobs processed at once (default: CPU count)"
     )
@@ -120,6 +127,7 @@ def config_from_args(
         port=ns.port,
         data_dir=data_dir.expanduser().resolve(),
         engine=ns.engine,
+        compat=ns.compat,
         workers=ns.workers,
         api_key=_api_key(ns),
         allow_roots=tuple(root.expanduser().resolve() for root in ns.allow_root),
@@ -157,6 +165,7 @@ def config_to_argv(config: ServiceConfig, *, api_key_file: Path | None = None) -
         raise ValueError("a config with an API key needs api_key_file to pass it on")
     argv = ["--host", config.host, "--port", str(config.port)]
     argv += ["--data-dir", str(config.data_dir), "--engine", config.engine]
+    argv += ["--compat", config.compat]
     if config.workers is not None:
         argv += ["--workers", str(config.workers)]
     if config.api_key is not None:

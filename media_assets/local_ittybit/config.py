@@ -12,6 +12,10 @@ from typing import Literal
 from .roots import AddedRoots
 
 EngineName = Literal["ffmpeg", "simulate"]
+# ``local``: the Ittybit API plus this service's extensions. ``hosted``: what Ittybit's hosted API
+# documents and no more, so a client that works against it works against Ittybit.
+CompatProfile = Literal["local", "hosted"]
+COMPAT_PROFILES: tuple[CompatProfile, ...] = ("local", "hosted")
 
 # Simulated jobs only sleep, so a slot costs nothing; the cap just has to exceed any sane backlog.
 SIMULATE_DEFAULT_WORKERS = 1000
@@ -25,6 +29,7 @@ class ServiceConfig:
     port: int = 8787
     data_dir: Path
     engine: EngineName = "ffmpeg"
+    compat: CompatProfile = "local"
     workers: int | None = None
     api_key: str | None = None
     allow_roots: tuple[Path, ...] = ()
@@ -67,6 +72,24 @@ class ServiceConfig:
                 raise ValueError(f"fail_match is not a valid regular expression: {exc}") from exc
         if self.api_key is not None and not self.api_key.strip():
             raise ValueError("api_key must not be empty")
+        if self.compat not in COMPAT_PROFILES:
+            raise ValueError(f"compat must be 'local' or 'hosted', not {self.compat!r}")
+        if self.hosted:
+            # Ittybit answers every API request without a valid key with 401.
+            if self.api_key is None:
+                raise ValueError("the hosted profile needs an API key (--api-key/--api-key-file)")
+            if self.allow_roots:
+                raise ValueError("the hosted profile reads no file:// inputs: drop --allow-root")
+
+    @property
+    def hosted(self) -> bool:
+        """Whether the service behaves as Ittybit's hosted API documents, and no more."""
+        return self.compat == "hosted"
+
+    @property
+    def held_wait_max(self) -> float:
+        """Longest ``GET /jobs/{id}?wait=`` hold offered; 0 when none (always so when hosted)."""
+        return 0.0 if self.hosted else self.max_wait
 
     @property
     def effective_workers(self) -> int:
@@ -102,6 +125,11 @@ class ServiceConfig:
     def files_dir(self) -> Path:
         """Where job outputs live; the only folder ``GET /files/...`` can read."""
         return self.data_dir / "files"
+
+    @property
+    def s3_dir(self) -> Path:
+        """Stand-in buckets: ``s3://bucket/key`` is ``s3_dir/bucket/key`` (see ``buckets``)."""
+        return self.data_dir / "s3"
 
     @property
     def tmp_dir(self) -> Path:

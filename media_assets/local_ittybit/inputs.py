@@ -1,8 +1,9 @@
 """Job inputs: which URLs are acceptable, and how to get a local file for one.
 
-Accepted: ``http(s)://`` URLs (downloaded) and ``file://`` URLs whose real path (symlinks
-resolved) lies under an allowed root. A URL of this service's own ``/files/`` tree is read from
-disk directly, which keeps chained jobs (ingest, then thumbnail from the ingested output) fast.
+Accepted: ``http(s)://`` URLs (downloaded), ``s3://bucket/key`` URLs (read from the stand-in
+buckets, see ``buckets``) and ``file://`` URLs whose real path (symlinks resolved) lies under an
+allowed root. A URL of this service's own ``/files/`` tree is read from disk directly, which keeps
+chained jobs (ingest, then thumbnail from the ingested output) fast.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from .buckets import bucket_path, check_s3_url
 from .config import ServiceConfig
 from .ids import new_id
 from .media import MediaError
@@ -27,11 +29,16 @@ _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def check_input_url(value: Any, config: ServiceConfig) -> str:
-    """Return ``value`` if the service may read it, else raise MediaError("invalid_input")."""
+    """Return ``value`` if the service may read it, else raise MediaError("invalid_input").
+
+    The hosted profile takes Ittybit's schemes only, and refuses others in Ittybit's words.
+    """
     if not isinstance(value, str) or not value.strip():
         raise MediaError("invalid_input", "input is required and must be a URL string")
     parts = urlsplit(value)
     scheme = parts.scheme.lower()
+    if config.hosted and scheme not in ("http", "https", "s3"):
+        raise MediaError("invalid_input", "input must use http://, https://, or s3:// scheme")
     if scheme in ("http", "https"):
         if not parts.hostname:
             raise MediaError("invalid_input", f"input URL has no host: {value}")
@@ -40,8 +47,8 @@ def check_input_url(value: Any, config: ServiceConfig) -> str:
         file_path(value, config)
         return value
     if scheme == "s3":
-        raise MediaError("invalid_input", "s3:// inputs are not supported by the local service")
-    raise MediaError("invalid_input", "input must use http://, https://, or file:// scheme")
+        return check_s3_url(value, "input")
+    raise MediaError("invalid_input", "input must use http://, https://, s3:// or file:// scheme")
 
 
 def file_path(url: str, config: ServiceConfig) -> Path:
@@ -101,10 +108,17 @@ async def local_copy(
     url: str, config: ServiceConfig, http: httpx.AsyncClient
 ) -> AsyncIterator[Path]:
     """A readable local path for ``url``; a downloaded copy is deleted afterwards."""
-    if urlsplit(url).scheme.lower() == "file":
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "file":
         path = file_path(url, config)
         if not path.is_file():
             raise MediaError("invalid_input", f"input file does not exist: {url}")
+        yield path
+        return
+    if scheme == "s3":
+        path = bucket_path(url, config)
+        if not path.is_file():
+            raise MediaError("download_failed", f"no object at {url} (looked in {path})")
         yield path
         return
     own = own_file_path(url, config)

@@ -1,7 +1,9 @@
 """The job and task documents, exactly as the API returns them, and their state transitions.
 
-A job runs two tasks: ``probe`` (reads the input) then the encode task, whose kind is the job's
-kind. Every transition stamps ``updated_at``; timestamps are Unix milliseconds.
+A job runs Ittybit's four tasks in order: ``probe`` (reads the input), ``import`` (takes a copy
+to work on), the encode task (its kind is the job's kind) and ``export`` (stores the result: in
+the service's own storage, and at the job's ``output`` destination when it names one). Every
+transition stamps ``updated_at``; timestamps are Unix milliseconds.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from .ids import new_id, now_ms
 
 Json = dict[str, Any]
 
-JOB_KINDS = ("video", "audio", "image", "animation")
+JOB_KINDS = ("video", "audio", "image", "animation", "adaptive_video")
 JOB_STATUSES = ("queued", "processing", "succeeded", "failed", "cancelled")
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
-PROBE_TASK, ENCODE_TASK = 0, 1
+PROBE_TASK, IMPORT_TASK, ENCODE_TASK, EXPORT_TASK = 0, 1, 2, 3
 
 
 def external_file(url: str) -> Json:
@@ -24,7 +26,7 @@ def external_file(url: str) -> Json:
     return {"object": "external_file", "url": url}
 
 
-def new_task(kind: str, task_input: Json, options: Mapping[str, Any], status: str) -> Json:
+def new_task(kind: str, task_input: Json | None, options: Mapping[str, Any], status: str) -> Json:
     created = now_ms()
     return {
         "id": new_id("task"),
@@ -44,8 +46,14 @@ def new_task(kind: str, task_input: Json, options: Mapping[str, Any], status: st
 
 
 def new_job(
-    *, kind: str, input_url: str, options: Mapping[str, Any], metadata: Mapping[str, Any]
+    *,
+    kind: str,
+    input_url: str,
+    options: Mapping[str, Any],
+    metadata: Mapping[str, Any],
+    output: str | None = None,
 ) -> Json:
+    """A queued job; ``output`` is the ``s3://`` destination its export task delivers to."""
     created = now_ms()
     return {
         "id": new_id("job"),
@@ -60,13 +68,22 @@ def new_job(
         "error": None,
         "tasks": [
             new_task("probe", external_file(input_url), {}, "queued"),
+            new_task("import", external_file(input_url), {}, "queued"),
             new_task(kind, external_file(input_url), options, "queued"),
+            # Export's options are Ittybit's: {"url": "s3://bucket/key"} for a delivery.
+            new_task("export", None, {"url": output} if output else {}, "queued"),
         ],
         "created_at": created,
         "started_at": None,
         "finished_at": None,
         "updated_at": created,
     }
+
+
+def export_destination(job: Mapping[str, Any]) -> str | None:
+    """Where the job delivers its output beyond the service's own storage, if anywhere."""
+    url = job["tasks"][EXPORT_TASK]["options"].get("url")
+    return str(url) if url else None
 
 
 def is_terminal(job: Mapping[str, Any]) -> bool:
@@ -131,7 +148,7 @@ def requeue_job(job: Json) -> None:
     """Put an interrupted job back to its just-created state so it can run again."""
     stamp = now_ms()
     job.update(status="queued", progress=None, started_at=None, updated_at=stamp)
-    for task in job["tasks"]:
+    for index, task in enumerate(job["tasks"]):
         task.update(
             status="queued",
             progress=None,
@@ -141,7 +158,7 @@ def requeue_job(job: Json) -> None:
             finished_at=None,
             updated_at=stamp,
         )
-        task["input"] = external_file(job["input"])
+        task["input"] = None if index == EXPORT_TASK else external_file(job["input"])
 
 
 def _finish_unfinished_tasks(job: Json, status: str, error: Json | None) -> None:

@@ -1,7 +1,9 @@
 """DuckDB schema of the manifest: table ``media_results`` and the views built on it.
 
 ``media_results`` holds one row per (partition_key, stage) with the contract's columns in order,
-plus ``cached`` (the stage re-used an earlier result for the same source version and options).
+plus ``cached`` (the stage re-used an earlier result for the same source version and options),
+then columns added after the contract's: ``delivered_to`` (the ``s3://`` destination the output
+was delivered to, with ``MEDIA_ASSETS_OUTPUT_URI``; else NULL).
 ``created_at`` and ``completed_at`` are UTC ``TIMESTAMP``s (the records carry Unix milliseconds).
 
 Views:
@@ -45,6 +47,7 @@ COLUMN_TYPES: dict[str, str] = {
     "created_at": "TIMESTAMP",
     "completed_at": "TIMESTAMP",
     "cached": "BOOLEAN NOT NULL",
+    "delivered_to": "VARCHAR",
 }
 if tuple(COLUMN_TYPES) != MANIFEST_COLUMNS:  # the record and the table must not drift apart
     raise RuntimeError("media_results columns must follow MediaResult's fields")

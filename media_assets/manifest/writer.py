@@ -105,6 +105,7 @@ def _write_csv(target: Path, results: Iterable[MediaResult]) -> None:
                 result.created_at,
                 result.completed_at,
                 result.cached,
+                result.delivered_to,
             )
             for result in results
         )

@@ -7,7 +7,7 @@ import dagster as dg
 
 from media_assets.cli.report import print_summary
 from media_assets.manifest.writer import write_manifest
-from media_assets.results import MediaResult, ResultStatus, Stage
+from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 
 BROKEN = "broken.mp4-0000abcd"
 
@@ -31,7 +31,7 @@ def result(key: str, status: ResultStatus) -> list[MediaResult]:
             stage=stage,
             status=status,
         )
-        for stage in Stage
+        for stage in ALL_STAGES
     ]
 
 

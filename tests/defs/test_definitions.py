@@ -80,3 +80,14 @@ def test_ittybit_resource_is_bound() -> None:
     """The pipeline's ittybit resource is provided by the definitions."""
     assert "ittybit" in media_pipeline.required_resource_keys
     assert "ittybit" in (defs.resources or {})
+
+
+def test_adaptive_video_is_absent_unless_turned_on() -> None:
+    """Off (the default) the pipeline has the contract's four stages; on, adaptive_video too."""
+    settings = load_settings()
+    off = build_definitions(settings.model_copy(update={"adaptive_video": False}))
+    on = build_definitions(settings.model_copy(update={"adaptive_video": True}))
+    assert off.get_assets_def("ingested").keys == {dg.AssetKey(name) for name in STAGES}
+    ladder = on.get_assets_def("ingested")
+    assert ladder.keys == {dg.AssetKey(name) for name in (*STAGES, "adaptive_video")}
+    assert ladder.asset_deps[dg.AssetKey("adaptive_video")] == {dg.AssetKey("ingested")}

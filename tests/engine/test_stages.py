@@ -2,7 +2,7 @@
 
 import pytest
 
-from media_assets.engine.stages import MediaFacts, not_applicable_reason, stage_job
+from media_assets.engine.stages import MediaFacts, delivered, not_applicable_reason, stage_job
 from media_assets.ittybit import File, JobKind
 from media_assets.results import Stage
 
@@ -17,8 +17,8 @@ IMAGE = MediaFacts(kind="image", has_audio=False, has_video=True)
     [
         (VIDEO, set()),
         (SILENT, {Stage.AUDIO}),
-        (AUDIO, {Stage.THUMBNAIL, Stage.TRANSCODED}),
-        (IMAGE, {Stage.AUDIO, Stage.TRANSCODED}),
+        (AUDIO, {Stage.THUMBNAIL, Stage.TRANSCODED, Stage.ADAPTIVE_VIDEO}),
+        (IMAGE, {Stage.AUDIO, Stage.TRANSCODED, Stage.ADAPTIVE_VIDEO}),
     ],
 )
 def test_not_applicable_stages(facts: MediaFacts, not_applicable: set[Stage]) -> None:
@@ -46,3 +46,19 @@ def test_facts_from_a_probe_with_cover_art() -> None:
         File(kind="audio", codecs={"audio": "mp3", "video": "mjpeg"}, has_audio=True)
     )
     assert facts == MediaFacts(kind="audio", has_audio=True, has_video=False)
+
+
+def test_adaptive_video_is_an_hls_job() -> None:
+    """The optional adaptive_video stage runs an adaptive_video job in HLS."""
+    job = stage_job(Stage.ADAPTIVE_VIDEO, VIDEO)
+    assert (job.kind, job.options["format"]) == (JobKind.ADAPTIVE_VIDEO, "hls")
+
+
+def test_delivery_destinations_name_the_file_and_stage() -> None:
+    """Outputs go to <base>/<key>/<stage>.<ext>; an HLS ladder to a folder of its own."""
+    base = "s3://deliveries/library"
+    thumbnail = delivered(stage_job(Stage.THUMBNAIL, VIDEO), base, "clip.mp4-1a2b3c4d")
+    ladder = delivered(stage_job(Stage.ADAPTIVE_VIDEO, VIDEO), base, "clip.mp4-1a2b3c4d")
+    assert thumbnail.output == f"{base}/clip.mp4-1a2b3c4d/thumbnail.webp"
+    assert ladder.output == f"{base}/clip.mp4-1a2b3c4d/adaptive_video/master.m3u8"
+    assert delivered(stage_job(Stage.THUMBNAIL, VIDEO), None, "k").output is None

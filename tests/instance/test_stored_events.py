@@ -3,7 +3,6 @@
 from typing import Any
 
 import dagster as dg
-from pipeline_bench import metadata_values
 
 from media_assets.defs.latest_results import latest_metadata
 from media_assets.instance.stored_events import partition_and_metadata, read_stored_metadata
@@ -42,7 +41,7 @@ def dagster_values(instance: dg.DagsterInstance, asset: str) -> dict[str, dict[s
             event = record.asset_event
             assert isinstance(event, dg.AssetMaterialization | dg.AssetObservation)
             assert event.partition is not None
-            found[event.partition] = metadata_values(event)
+            found[event.partition] = {name: value.value for name, value in event.metadata.items()}
     return found
 
 

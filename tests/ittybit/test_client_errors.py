@@ -6,17 +6,19 @@ import logging
 import socket
 
 import pytest
-from ittybit_client_helpers import MakeClient, StartService, service_stats
+from ittybit_client_helpers import MakeClient, StartService, canned_server, service_stats
 
 from media_assets.ittybit import (
     AuthenticationError,
     ClientError,
+    IdempotencyConflict,
     IttybitError,
     JobStatus,
     PermanentError,
     RetryableError,
     RetryPolicy,
     ServerError,
+    TransientError,
     TransportError,
 )
 from media_assets.ittybit import retry as retry_module
@@ -120,7 +122,7 @@ async def test_api_key_never_appears_in_logs(
     ("job_input", "options", "message_part"),
     [
         ("ftp://media.example/clip.mp4", {}, "scheme"),
-        ("s3://bucket/clip.mp4", {}, "s3://"),
+        ("s3://bucket", {}, "object key"),
         (CLIP, {"width": -5}, "width"),
         (CLIP, {"format": "doc"}, "format"),
         (CLIP, {"quality": "ultra"}, "quality"),
@@ -213,3 +215,25 @@ async def test_every_error_is_an_ittybit_error(make_client: MakeClient) -> None:
     client = make_client(f"http://127.0.0.1:{_free_port()}")
     with pytest.raises(IttybitError):
         await client.get_job("job_1")
+
+
+async def test_a_409_for_a_reused_key_is_permanent_and_sent_once(make_client: MakeClient) -> None:
+    """A 409 whose kind says the Idempotency-Key was used for another body is not retried."""
+    body = {"kind": "idempotency_key_reused", "message": "key used with another body"}
+    with canned_server(409, body) as server:
+        client = make_client(server.url)
+        with pytest.raises(IdempotencyConflict) as caught:
+            await client.create_job(input=CLIP, kind="video", idempotency_key="k" * 32)
+        assert caught.value.status_code == 409
+        assert server.requests == ["POST /jobs"]
+
+
+async def test_a_409_for_the_same_request_in_flight_is_retried(make_client: MakeClient) -> None:
+    """A 409 whose kind says the same request is still being handled is sent again."""
+    body = {"kind": "idempotency_key_in_use", "message": "a request with this key is in flight"}
+    retry = RetryPolicy(attempts=3, wait_initial=0.01, wait_jitter=0)
+    with canned_server(409, body) as server:
+        client = make_client(server.url, retry=retry)
+        with pytest.raises(TransientError):
+            await client.create_job(input=CLIP, kind="video", idempotency_key="k" * 32)
+        assert server.requests == ["POST /jobs"] * 3

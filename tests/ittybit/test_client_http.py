@@ -17,6 +17,7 @@ from media_assets.ittybit import (
     RateLimited,
     RetryableError,
     ServerError,
+    TransientError,
 )
 from media_assets.ittybit.http import (
     error_for_response,
@@ -87,8 +88,10 @@ def test_parse_next_link(header: str | None, expected: str | None) -> None:
         (401, "token_invalid", AuthenticationError),
         (404, "job_not_found", NotFoundError),
         (422, "idempotency_key_reused", IdempotencyConflict),
-        (408, "request_timeout", ServerError),
-        (409, "conflict", ServerError),
+        (408, "request_timeout", TransientError),
+        (409, "idempotency_key_in_use", TransientError),
+        (409, "idempotency_key_reused", IdempotencyConflict),
+        (409, "conflict", ClientError),
         (500, "internal_error", ServerError),
         (503, "internal_error", ServerError),
         (429, "rate_limited", RateLimited),
@@ -105,9 +108,9 @@ def test_error_for_response_maps_status_to_class(
     assert str(error) == f"POST /jobs -> {status} {kind}: what went wrong"
 
 
-@pytest.mark.parametrize("status", [400, 403, 405, 410, 413, 415, 422])
-def test_other_4xx_are_permanent(status: int) -> None:
-    """4xx other than 408/409/429 are permanent, never retryable."""
+@pytest.mark.parametrize("status", [400, 403, 405, 408, 409, 410, 413, 415, 422])
+def test_4xx_of_other_kinds_are_permanent(status: int) -> None:
+    """A 4xx other than 429 whose kind is not a passing one is permanent, whatever its status."""
     error = error_for_response("GET /jobs", httpx.Response(status, json={"kind": "x"}))
     assert isinstance(error, PermanentError)
     assert not isinstance(error, RetryableError)
@@ -119,6 +122,12 @@ def test_rate_limited_carries_retry_after() -> None:
     error = error_for_response("GET /jobs/{id}", response)
     assert isinstance(error, RateLimited)
     assert error.retry_after == 3.0
+
+
+def test_a_bodiless_408_is_transient() -> None:
+    """A 408 without Ittybit's error body (a proxy giving up) has only its status: passing."""
+    error = error_for_response("POST /jobs", httpx.Response(408, text="Request Timeout"))
+    assert isinstance(error, TransientError)
 
 
 def test_non_json_error_body_keeps_the_text() -> None:

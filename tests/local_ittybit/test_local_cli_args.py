@@ -43,6 +43,22 @@ def test_flags_round_trip_through_config_to_argv(tmp_path: Path) -> None:
     assert "k" not in argv, "the key must not be on the command line"
 
 
+def test_the_hosted_profile_round_trips(tmp_path: Path) -> None:
+    """``--compat hosted`` survives config -> argv -> config."""
+    config = ServiceConfig(port=0, data_dir=tmp_path.resolve(), compat="hosted", api_key="k")
+    key_file = tmp_path / "key"
+    key_file.write_text("k\n")
+    argv = config_to_argv(config, api_key_file=key_file)
+    assert argv[argv.index("--compat") + 1] == "hosted"
+    assert _parse(argv) == config
+
+
+def test_compat_hosted_without_a_key_is_a_usage_error(tmp_path: Path) -> None:
+    """``--compat hosted`` with no key is refused: the hosted API always needs one."""
+    with pytest.raises(ValueError, match="API key"):
+        _parse(["--data-dir", str(tmp_path), "--compat", "hosted"])
+
+
 def test_a_key_is_never_put_on_the_command_line(tmp_path: Path) -> None:
     """config_to_argv refuses to pass a key except through a file."""
     config = ServiceConfig(data_dir=tmp_path, api_key="secret")

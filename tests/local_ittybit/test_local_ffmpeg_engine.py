@@ -68,7 +68,7 @@ def test_file_input_is_encoded_to_a_downloadable_mp4(
         stream = container.streams.video[0]
         assert (stream.codec_context.width, stream.codec_context.height) == (160, 120)
     assert done["tasks"][0]["output"]["width"] == 320
-    assert done["tasks"][1]["output"]["url"] == done["output"]
+    assert done["tasks"][2]["output"]["url"] == done["output"]
 
 
 def test_broken_input_fails_the_job_and_names_the_file(
@@ -114,7 +114,7 @@ def test_http_input_is_downloaded_and_chained_output_is_reused(
         thumb = create_job(http, kind="image", input=ingested["output"], options={"width": 64})
         thumbnail = wait_for_status(http, thumb["id"], timeout=60)
     assert thumbnail["status"] == "succeeded", thumbnail["error"]
-    assert thumbnail["tasks"][1]["output"]["width"] == 64
+    assert thumbnail["tasks"][2]["output"]["width"] == 64
 
 
 def test_probe_task_reads_real_media(ffmpeg_service: RunningService, media_root: Path) -> None:
@@ -153,7 +153,7 @@ def test_cancel_kills_a_running_encode(
             options={"format": "webm", "quality": "very_high"},
         )
         deadline = time.monotonic() + 30
-        while http.get(f"/jobs/{job['id']}").json()["tasks"][1]["status"] != "processing":
+        while http.get(f"/jobs/{job['id']}").json()["tasks"][2]["status"] != "processing":
             assert time.monotonic() < deadline
             time.sleep(0.02)
         cancelled = http.post(f"/_local/jobs/{job['id']}/cancel").json()
@@ -176,6 +176,6 @@ def test_audio_and_animation_jobs_produce_their_formats(
         audio_done = wait_for_status(http, audio["id"], timeout=60)
         animation_done = wait_for_status(http, animation["id"], timeout=60)
     assert audio_done["output"].endswith(".mp3")
-    assert audio_done["tasks"][1]["output"]["kind"] == "audio"
+    assert audio_done["tasks"][2]["output"]["kind"] == "audio"
     assert animation_done["output"].endswith(".gif")
-    assert animation_done["tasks"][1]["output"]["animated"] is True
+    assert animation_done["tasks"][2]["output"]["animated"] is True

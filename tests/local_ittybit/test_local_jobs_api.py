@@ -46,7 +46,7 @@ def test_create_returns_201_with_a_queued_job_in_ittybit_shape(client: httpx.Cli
     )
     assert job["metadata"] == {"k": "v"}
     assert before_ms - 1000 < job["created_at"] <= time.time() * 1000 + 1
-    assert [task["kind"] for task in job["tasks"]] == ["probe", "video"]
+    assert [task["kind"] for task in job["tasks"]] == ["probe", "import", "video", "export"]
     assert job["tasks"][0]["input"] == {
         "object": "external_file",
         "url": "https://media.example/a.mp4",
@@ -54,14 +54,15 @@ def test_create_returns_201_with_a_queued_job_in_ittybit_shape(client: httpx.Cli
 
 
 def test_job_runs_to_succeeded_with_output_and_finished_tasks(client: httpx.Client) -> None:
-    """A simulated job ends succeeded with progress 100, an output URL and both tasks done."""
+    """A simulated job ends succeeded with progress 100, an output URL and all four tasks done."""
     job = create_job(client, kind="image", options={"width": 640, "format": "webp"})
     done = wait_for_status(client, job["id"])
     assert done["status"] == "succeeded"
     assert done["progress"] == 100
     assert done["output"].endswith(".webp") and "/files/" + job["id"] + "/" in done["output"]
-    assert [task["status"] for task in done["tasks"]] == ["succeeded", "succeeded"]
-    assert done["tasks"][1]["output"]["width"] == 640
+    assert [task["status"] for task in done["tasks"]] == ["succeeded"] * 4
+    assert done["tasks"][2]["output"]["width"] == 640
+    assert done["tasks"][3]["output"]["url"] == done["output"]
     assert done["created_at"] <= done["started_at"] <= done["finished_at"] == done["updated_at"]
 
 
@@ -161,4 +162,4 @@ def test_fail_match_inputs_end_failed_with_a_reason(start_service: StartService)
     assert done["status"] == "failed"
     assert done["error"]["kind"] == "processing_failed"
     assert "broken.mp4" in done["error"]["message"]
-    assert done["tasks"][1]["status"] == "failed"
+    assert done["tasks"][2]["status"] == "failed"

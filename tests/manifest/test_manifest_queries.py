@@ -13,7 +13,7 @@ import pytest
 
 from media_assets.manifest.queries import query, read_results, read_summary, render
 from media_assets.manifest.writer import write_manifest
-from media_assets.results import MediaResult, ResultStatus, Stage
+from media_assets.results import ALL_STAGES, MediaResult, ResultStatus
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def manifest(tmp_path: Path) -> Path:
             created_at=1_700_000_000_000,
         )
         for key in ("b", "a")
-        for stage in reversed(list(Stage))
+        for stage in reversed(ALL_STAGES)
     ]
     write_manifest(path, results)
     return path

@@ -11,9 +11,9 @@ import pytest
 from media_assets.manifest import schema, writer
 from media_assets.manifest.schema import MANIFEST_COLUMNS
 from media_assets.manifest.writer import write_manifest
-from media_assets.results import MediaResult, ResultStatus, Stage
+from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 
-STAGES = list(Stage)
+STAGES = list(ALL_STAGES)  # the contract's four
 
 
 def result(key: str, stage: Stage, status: ResultStatus, **values: object) -> MediaResult:
@@ -71,8 +71,15 @@ def test_rows_match_results(tmp_path: Path) -> None:
     assert ("song", "thumbnail", "not_applicable", None, None) in rows
 
 
+CONTRACT_COLUMNS = (
+    "partition_key", "source_uri", "stage", "status", "job_id", "output_url", "kind", "format",
+    "width", "height", "duration_s", "filesize", "processing_ms", "attempts", "error_kind",
+    "error_message", "created_at", "completed_at", "cached",
+)  # fmt: skip
+
+
 def test_table_columns_follow_the_contract(tmp_path: Path) -> None:
-    """media_results has exactly the contract's columns in order, then cached."""
+    """media_results has the contract's columns in order, then the added ones after them."""
     path = tmp_path / "manifest.duckdb"
     write_manifest(path, [])
     columns = fetch(
@@ -81,7 +88,8 @@ def test_table_columns_follow_the_contract(tmp_path: Path) -> None:
         " WHERE table_name = 'media_results' ORDER BY ordinal_position",
     )
     assert tuple(name for (name,) in columns) == MANIFEST_COLUMNS
-    assert MANIFEST_COLUMNS[-1] == "cached"
+    assert MANIFEST_COLUMNS[: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
+    assert MANIFEST_COLUMNS[len(CONTRACT_COLUMNS) :] == ("delivered_to",)
 
 
 def test_all_fields_round_trip(tmp_path: Path) -> None:
@@ -104,6 +112,7 @@ def test_all_fields_round_trip(tmp_path: Path) -> None:
         created_at=1_700_000_000_123,
         completed_at=1_700_000_004_444,
         cached=True,
+        delivered_to="s3://deliveries/library/clip/transcoded.mp4",
     )
     write_manifest(path, [full])
     [row] = fetch(path, "SELECT * FROM media_results")
@@ -127,6 +136,7 @@ def test_all_fields_round_trip(tmp_path: Path) -> None:
         datetime(2023, 11, 14, 22, 13, 20, 123000),
         datetime(2023, 11, 14, 22, 13, 24, 444000),
         True,
+        "s3://deliveries/library/clip/transcoded.mp4",
     )
 
 

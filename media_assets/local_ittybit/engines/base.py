@@ -78,7 +78,7 @@ class Engine(Protocol):
     """Does the work of jobs and standalone probe tasks."""
 
     async def run(self, run: JobRun) -> str:
-        """Run both tasks of the job and return the output URL; raise MediaError on failure."""
+        """Run the job's tasks and return the output URL; raise MediaError on failure."""
         ...
 
     async def probe(self, url: str) -> Json:

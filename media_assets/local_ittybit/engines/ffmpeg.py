@@ -1,8 +1,9 @@
 """The ffmpeg engine: real probing (PyAV) and encoding (the imageio-ffmpeg binary).
 
 The media work itself lives in ``local_ittybit.media``; this adapter fetches the input, runs
-the blocking calls in worker threads so the event loop keeps answering, and names and serves
-the output at ``/files/<job id>/<input stem>.<ext>``.
+the blocking calls in worker threads so the event loop keeps answering, names and serves the
+output at ``/files/<job id>/<input stem>.<ext>``, and delivers it to the job's ``output``
+destination when there is one.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from urllib.parse import quote
 
 import httpx
 
+from ..buckets import deliver
 from ..config import ServiceConfig
 from ..inputs import local_copy, output_stem
-from ..jobs import ENCODE_TASK, PROBE_TASK, Json
+from ..jobs import ENCODE_TASK, EXPORT_TASK, IMPORT_TASK, PROBE_TASK, Json, export_destination
 from ..media import encode, output_extension, probe_file
 from .base import JobRun
 
@@ -30,10 +32,13 @@ class FfmpegEngine:
         job = run.job
         kind, options, input_url = job["kind"], job["options"], job["input"]
         run.start_task(PROBE_TASK)
+        # The copy to work on is taken before probing: PyAV reads a local file.
         async with local_copy(input_url, self._config, self._http) as source_path:
             source = await run.in_thread(probe_file, source_path)
             source_file = {**source, "url": input_url}
             run.finish_task(PROBE_TASK, source_file)
+            run.start_task(IMPORT_TASK, source_file)
+            run.finish_task(IMPORT_TASK, source_file)
             run.start_task(ENCODE_TASK, source_file)
             name = f"{output_stem(input_url)}.{output_extension(kind, options)}"
             target = self._config.files_dir / job["id"] / name
@@ -49,7 +54,15 @@ class FfmpegEngine:
                 cancel=run.cancel,
             )
         url = f"{self._config.base_url}/files/{job['id']}/{quote(name)}"
-        run.finish_task(ENCODE_TASK, {**encoded, "url": url})
+        output_file = {**encoded, "url": url}
+        run.finish_task(ENCODE_TASK, output_file)
+        run.start_task(EXPORT_TASK, output_file)
+        destination = export_destination(job)
+        if destination is not None:
+            # An HLS output is its master playlist plus the rendition folders beside it.
+            ladder = kind == "adaptive_video"
+            await run.in_thread(deliver, target, destination, self._config, with_folder=ladder)
+        run.finish_task(EXPORT_TASK, {**output_file, "url": destination or url})
         return url
 
     async def probe(self, url: str) -> Json:

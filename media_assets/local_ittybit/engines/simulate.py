@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from ..config import ServiceConfig
 from ..inputs import output_stem
-from ..jobs import ENCODE_TASK, PROBE_TASK, Json
+from ..jobs import ENCODE_TASK, EXPORT_TASK, IMPORT_TASK, PROBE_TASK, Json, export_destination
 from ..media import MediaError, output_extension
 from .base import JobRun
 
@@ -49,6 +49,8 @@ class SimulateEngine:
         source = simulated_source(job["input"])
         run.start_task(PROBE_TASK)
         run.finish_task(PROBE_TASK, source)
+        run.start_task(IMPORT_TASK, source)
+        run.finish_task(IMPORT_TASK, source)
         run.start_task(ENCODE_TASK, source)
         if hangs:
             await asyncio.Event().wait()  # until the job is cancelled or the service stops
@@ -61,7 +63,11 @@ class SimulateEngine:
             )
         extension = output_extension(job["kind"], job["options"])
         url = f"{config.base_url}/files/{job['id']}/{quote(output_stem(job['input']))}.{extension}"
-        run.finish_task(ENCODE_TASK, simulated_output(job["kind"], job["options"], url))
+        output = simulated_output(job["kind"], job["options"], url)
+        run.finish_task(ENCODE_TASK, output)
+        # Nothing is written, so nothing is delivered either; the export names the destination.
+        run.start_task(EXPORT_TASK, output)
+        run.finish_task(EXPORT_TASK, {**output, "url": export_destination(job) or url})
         return url
 
     async def probe(self, url: str) -> Json:

@@ -44,18 +44,24 @@ def build_command(
     cannot feed this kind of job (no audio for an audio job, a still image for a video job...).
     """
     opts = validate_options(kind, options)
-    _check_source(kind, opts, probe, Path(src).name)
-    head = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-v", "error"]
-    head += ["-progress", "pipe:1", "-stats_period", "0.5"]
     builders = {"video": _video, "audio": _audio, "image": _image, "animation": _animation}
-    return [*head, *builders[kind](opts, probe, Path(src)), local_arg(Path(dst))]
+    if kind not in builders:  # adaptive_video writes a folder: see ``hls``
+        raise MediaError("invalid_input", f"{kind} jobs are not built here")
+    _check_source(kind, opts, probe, Path(src).name)
+    return [*progress_head(), *builders[kind](opts, probe, Path(src)), local_arg(Path(dst))]
+
+
+def progress_head() -> list[str]:
+    """The start of every command: the binary, quiet, progress as key=value lines on stdout."""
+    head = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-v", "error"]
+    return [*head, "-progress", "pipe:1", "-stats_period", "0.5"]
 
 
 def _check_source(kind: str, opts: Mapping[str, Any], probe: Mapping[str, Any], name: str) -> None:
     source_kind = probe.get("kind")
     if kind == "audio" and not probe.get("has_audio"):
         raise MediaError("invalid_input", f"{name} has no audio stream")
-    if kind == "video" and source_kind != "video":
+    if kind in ("video", "adaptive_video") and source_kind != "video":
         if source_kind == "image":
             raise MediaError("invalid_input", f"{name} is a still image; use an image job")
         raise MediaError("invalid_input", f"{name} has no video stream")
@@ -63,7 +69,7 @@ def _check_source(kind: str, opts: Mapping[str, Any], probe: Mapping[str, Any], 
         raise MediaError("invalid_input", f"{name} has no video stream to take a picture from")
     duration = probe.get("duration")
     start = float(opts.get("start") or 0)
-    if kind in ("video", "audio") and duration and start >= duration:
+    if kind in ("video", "audio", "adaptive_video") and duration and start >= duration:
         raise MediaError(
             "invalid_input", f"start {start:g}s is not before the end of {name} ({duration:.3f}s)"
         )

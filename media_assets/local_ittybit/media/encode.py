@@ -1,8 +1,10 @@
-"""Turn a source file into a video, audio, image or animation output with the bundled ffmpeg.
+"""Turn a source file into a video, audio, image, animation or HLS output with the bundled ffmpeg.
 
 ``encode`` is safe to call from many threads at once: each call owns its ffmpeg process and its
 temp file. The output appears at ``dst`` only when complete (written to a hidden temp name in the
-same folder, then renamed), so a served folder never shows a half-written file.
+same folder, then renamed), so a served folder never shows a half-written file. An HLS ladder
+(``adaptive_video``) is a master playlist at ``dst`` with rendition folders beside it: see
+``hls``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from .commands import animation_window, build_command
 from .errors import MediaError
+from .hls import encode_ladder
 from .options import output_extension, validate_options
 from .probe import probe_file
 from .runner import run_ffmpeg
@@ -64,6 +67,19 @@ def encode(
     if probe is None:
         probe = probe_file(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "adaptive_video":
+        facts = encode_ladder(
+            opts,
+            src,
+            dst,
+            probe=probe,
+            expected_seconds=_expected_seconds(kind, opts, probe),
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+        if on_progress is not None:
+            on_progress(100)
+        return facts
     tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:12]}.part")
     label = src.name
     try:

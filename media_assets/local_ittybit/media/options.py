@@ -11,6 +11,8 @@ Defaults chosen where Ittybit documents none (or documents one we cannot know wi
 - image: format webp (Ittybit says "same as input"; the output name must be known before the input
   is probed, so we always default to webp), quality medium, start 0, fit fill, position center.
 - animation: format gif, quality medium, fps 10, start 0 (end: the clip's end, at most 10 s later).
+- adaptive_video: format hls (the only one), quality medium; width/height size the top rendition
+  of the ladder (see ``hls``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "audio": ("mp3", "aac", "ogg", "opus", "wav", "flac"),
     "image": ("webp", "jpeg", "png", "avif"),
     "animation": ("gif", "webp"),
+    "adaptive_video": ("hls",),
 }
 VIDEO_CODECS = ("h264", "h265", "vp9", "av1")
 # Ittybit's documented codec/container pairs.
@@ -65,6 +68,9 @@ _KEYS: dict[str, frozenset[str]] = {
     "animation": frozenset(
         {"format", "quality", "width", "height", "fit", "position", "background"}
         | {"fps", "start", "end"}
+    ),
+    "adaptive_video": frozenset(
+        {"format", "quality", "width", "height", "fit", "position", "background", "start", "end"}
     ),
 }
 _ALIASES = {"jpg": "jpeg", "hevc": "h265", "avc": "h264", "middle": "center", "centre": "center"}
@@ -188,7 +194,8 @@ def validate_options(kind: str, options: Mapping[str, Any] | None) -> dict[str, 
     if kind == "video":
         _video_format_and_codec(opts)
     else:
-        opts.setdefault("format", {"audio": "mp3", "image": "webp", "animation": "gif"}[kind])
+        defaults = {"audio": "mp3", "image": "webp", "animation": "gif", "adaptive_video": "hls"}
+        opts.setdefault("format", defaults[kind])
     if kind in ("image", "animation"):
         opts.setdefault("start", 0)
     if kind == "animation":
@@ -196,7 +203,7 @@ def validate_options(kind: str, options: Mapping[str, Any] | None) -> dict[str, 
     return opts
 
 
-_EXTENSIONS = {"jpeg": "jpg"}
+_EXTENSIONS = {"jpeg": "jpg", "hls": "m3u8"}  # an HLS output is named by its master playlist
 
 
 def output_extension(kind: str, options: Mapping[str, Any]) -> str:

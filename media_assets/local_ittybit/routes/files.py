@@ -15,13 +15,16 @@ from ..errors import ApiError
 from ..inputs import resolve_inside
 from .common import service_of
 
+# HLS types, which the platform's tables may lack or get wrong (.ts is also a source-code type).
+_MEDIA_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t"}
+
 
 async def get_file(request: Request) -> Response:
     service = service_of(request)
     relative = request.path_params["file_path"]
     path = resolve_inside(service.config.files_dir, relative)
     if path is not None:
-        return FileResponse(path)
+        return FileResponse(path, media_type=_MEDIA_TYPES.get(path.suffix.lower()))
     if service.config.engine == "simulate":
         placeholder = _simulated_placeholder(request, relative)
         if placeholder is not None:

@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..advertise import extension_headers
+from ..buckets import bucket_path, check_s3_url
 from ..config import ServiceConfig
 from ..errors import ApiError, invalid_input
 from ..idempotency import key_of, new_record, replayed_resource_id
@@ -17,24 +19,24 @@ from ..media import MediaError, validate_options
 from ..service import Service
 from .common import read_json_object, service_of
 
-_UNSUPPORTED_KINDS = ("adaptive_video",)
 _DEFAULT_LIMIT, _MAX_LIMIT = 20, 100
 
 
 async def create_job(request: Request) -> Response:
     service = service_of(request)
     body = await read_json_object(request)
-    key = key_of(request)
+    key = key_of(request, service.config)
+    headers = extension_headers(service.config)
     # No await from here on: checking the key and storing the job happen as one step.
     if key is not None:
-        replayed_id = replayed_resource_id(service.store, "jobs", key, body)
+        replayed_id = replayed_resource_id(service.store, "jobs", key, body, service.config)
         replayed = service.repository.get(replayed_id) if replayed_id else None
         if replayed is not None:
-            return JSONResponse(_shown(service, replayed), 200)
+            return JSONResponse(_shown(service, replayed), 200, headers=headers)
     job = new_job(**_job_fields(body, service.config))
     service.repository.create(job, new_record("jobs", key, body, job["id"]) if key else None)
     # Render before submitting: a free slot would start the job at once, yet it was created queued.
-    response = JSONResponse(job, 201, headers=_wait_header(service.config))
+    response = JSONResponse(_shown(service, job), 201, headers=headers)
     service.scheduler.submit(job["id"])
     return response
 
@@ -42,20 +44,20 @@ async def create_job(request: Request) -> Response:
 async def get_job(request: Request) -> Response:
     """One job; with ``?wait=S`` (a local extension) held until it is terminal or S seconds pass.
 
-    Real Ittybit has no such parameter, so clients use it only when a response carried the
-    ``Job-Wait-Max`` header, which only this service sends.
+    Real Ittybit has no such parameter, so clients use it only where it is advertised (see
+    ``advertise``); the hosted profile ignores it, as an API does an unknown parameter.
     """
     service = service_of(request)
     job_id = request.path_params["job_id"]
     if service.repository.get(job_id) is None:
         raise ApiError(404, "job_not_found", f"no job with id {job_id}")
-    wait = _wait_seconds(request.query_params.get("wait"), service.config.max_wait)
+    wait = _wait_seconds(request.query_params.get("wait"), service.config.held_wait_max)
     if wait > 0:
         await service.scheduler.wait_until_terminal(job_id, wait)
     job = service.repository.get(job_id)
     if job is None:
         raise ApiError(404, "job_not_found", f"no job with id {job_id}")
-    return JSONResponse(_shown(service, job), headers=_wait_header(service.config))
+    return JSONResponse(_shown(service, job), headers=extension_headers(service.config))
 
 
 def _wait_seconds(raw: str | None, max_wait: float) -> float:
@@ -68,10 +70,6 @@ def _wait_seconds(raw: str | None, max_wait: float) -> float:
     if not 0 <= wait < float("inf"):
         raise invalid_input("wait must be a number of seconds, 0 or more")
     return min(wait, max_wait)
-
-
-def _wait_header(config: ServiceConfig) -> dict[str, str]:
-    return {"Job-Wait-Max": f"{config.max_wait:g}"} if config.max_wait > 0 else {}
 
 
 async def list_jobs(request: Request) -> Response:
@@ -122,17 +120,16 @@ async def list_jobs(request: Request) -> Response:
 def _shown(service: Service, job: Json) -> Json:
     if job["status"] == "processing":
         service.scheduler.refresh_progress(job["id"])
+    if service.config.hosted:
+        # Ittybit's job object reports progress per task only.
+        return {name: value for name, value in job.items() if name != "progress"}
     return job
 
 
 def _job_fields(body: Json, config: ServiceConfig) -> dict[str, Any]:
     kind = body.get("kind")
-    if kind in _UNSUPPORTED_KINDS:
-        raise invalid_input(f"kind {kind!r} is not supported by the local service")
     if kind not in JOB_KINDS:
         raise invalid_input(f"kind must be one of {', '.join(JOB_KINDS)}")
-    if body.get("output") is not None:
-        raise invalid_input("output destinations are not supported by the local service")
     options = body.get("options")
     if options is None:
         options = {}
@@ -146,12 +143,22 @@ def _job_fields(body: Json, config: ServiceConfig) -> dict[str, Any]:
         metadata = {}
     if not isinstance(metadata, dict):
         raise invalid_input("metadata must be an object")
+    output = body.get("output")
     try:
         input_url = check_input_url(body.get("input"), config)
         normalised = validate_options(kind, options)
+        if output is not None:
+            output = check_s3_url(output, "output")
+            bucket_path(output, config)  # refuses a key that would leave its bucket
     except MediaError as exc:
         raise ApiError(400, exc.kind, exc.message) from exc
-    return {"kind": kind, "input_url": input_url, "options": normalised, "metadata": metadata}
+    return {
+        "kind": kind,
+        "input_url": input_url,
+        "options": normalised,
+        "metadata": metadata,
+        "output": output,
+    }
 
 
 def _limit(raw: str | None) -> int:
@@ -169,7 +176,7 @@ def _limit(raw: str | None) -> int:
 def _filters(kind: str | None, status: str | None, input_url: str | None) -> dict[str, str]:
     filters: dict[str, str] = {}
     if kind is not None:
-        if kind not in (*JOB_KINDS, *_UNSUPPORTED_KINDS):
+        if kind not in JOB_KINDS:
             raise invalid_input(f"unknown kind filter {kind!r}")
         filters["kind"] = kind
     if status is not None:

@@ -25,6 +25,7 @@ async def health(request: Request) -> Response:
         {
             "status": "ok",
             "engine": service.config.engine,
+            "compat": service.config.compat,
             "pid": os.getpid(),
             "uptime_s": _uptime(request),
             "allow_roots": [str(root) for root in service.config.readable_roots],

@@ -123,6 +123,7 @@ def test_values_are_normalised() -> None:
         ("audio", {"format": "opus", "bitrate": 64_000}),
         ("image", {"format": "png", "height": 90, "fit": "cover"}),
         ("animation", {"format": "webp", "end": 3}),
+        ("adaptive_video", {"width": 1280, "quality": "high"}),
     ],
 )
 def test_validation_is_idempotent(kind: str, options: dict[str, Any]) -> None:
@@ -132,8 +133,8 @@ def test_validation_is_idempotent(kind: str, options: dict[str, Any]) -> None:
 
 
 def test_unknown_kind_and_non_mapping_options_are_refused() -> None:
-    """Only the four encode kinds exist, and options must be an object."""
-    assert "adaptive_video" in _error("adaptive_video", {}).message
+    """Only the five encode kinds exist, and options must be an object."""
+    assert "slideshow" in _error("slideshow", {}).message
     with pytest.raises(MediaError, match="options must be an object"):
         validate_options("video", ["mp4"])  # type: ignore[arg-type]
 
@@ -157,3 +158,10 @@ def test_output_extension_follows_format(
 ) -> None:
     """The output name's extension is known from the options alone."""
     assert output_extension(kind, options) == extension
+
+
+def test_adaptive_video_is_hls_named_by_its_master_playlist() -> None:
+    """adaptive_video defaults to (and only takes) format hls; its output is an .m3u8."""
+    assert validate_options("adaptive_video", {})["format"] == "hls"
+    assert output_extension("adaptive_video", {}) == "m3u8"
+    assert "format" in _error("adaptive_video", {"format": "dash"}).message
