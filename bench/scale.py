@@ -500,7 +500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 t_adding,
                 budget,
                 t_adding < SENSOR_TIMEOUT_S / 4,
-                f"{added:,} keys / {len(adding.run_requests)} runs (cap {load_settings().sensor_max_keys:,});"
+                f"{added:,} keys / {len(adding.run_requests)} runs"
+                f" (cap {load_settings().sensor_max_keys:,});"
                 f" daemon then applies them in {t_apply:.1f} s",
             ),
             Figure("sensor tick: steady state", t_steady, budget, t_steady < SENSOR_TIMEOUT_S / 4),
