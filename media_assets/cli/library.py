@@ -17,7 +17,7 @@ from media_assets.defs.definitions import build_definitions
 from media_assets.defs.latest_results import unfinished_keys
 from media_assets.defs.partitions import MEDIA_FILES, register_sources
 from media_assets.instance.backfills import close_backfills
-from media_assets.registry import SourceRegistry
+from media_assets.registry import open_registry
 from media_assets.results import ALL_STAGES
 from media_assets.settings import CODE_LOCATION_MODULE, Settings
 from media_assets.sources import SourceError, SourceFile, discover
@@ -51,7 +51,7 @@ def run_library(options: RunOptions, settings: Settings) -> int:
         return EXIT_USAGE
     settings = _sized_for(settings, options, len(files))
     with open_instance(settings) as instance:
-        registry = SourceRegistry(settings.sources_db_path)
+        registry = open_registry(settings)
         register_sources(instance, files, registry=registry)
         keys = [file.key for file in files]
         if options.failed_only:

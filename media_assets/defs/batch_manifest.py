@@ -13,7 +13,7 @@ from media_assets.defs.latest_results import latest_results
 from media_assets.defs.partitions import MEDIA_FILES
 from media_assets.manifest.queries import read_summary
 from media_assets.manifest.writer import write_manifest
-from media_assets.registry import SourceRegistry
+from media_assets.registry import default_registry
 from media_assets.results import ALL_STAGES, MediaResult, ResultStatus
 from media_assets.settings import load_settings
 
@@ -23,7 +23,7 @@ MANIFEST_POOL = "duckdb_writer"
 def collect_results(instance: dg.DagsterInstance) -> Iterator[MediaResult]:
     """One result per registered file and stage: the latest recorded, else ``pending``."""
     keys = instance.get_dynamic_partitions(MEDIA_FILES)
-    sources = SourceRegistry.default().get_many(keys)
+    sources = default_registry().get_many(keys)
     for stage in ALL_STAGES:
         recorded = latest_results(instance, stage)
         for key in keys:

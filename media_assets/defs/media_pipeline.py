@@ -22,7 +22,7 @@ from media_assets.defs.resources import IttybitResource, SourceUnreachable, mach
 from media_assets.engine.batch import BatchOutcome, run_batch
 from media_assets.engine.chain import ChainSettings, FileTask, StageReport
 from media_assets.ittybit.retry import RetryEvent
-from media_assets.registry import SourceRegistry
+from media_assets.registry import default_registry
 from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 from media_assets.sources import SourceFile
 
@@ -156,7 +156,7 @@ def _file_tasks(
     stages: frozenset[Stage],
 ) -> tuple[list[FileTask], dict[str, str]]:
     """Build the chain input of every key; keys that cannot run map to the reason why."""
-    sources = SourceRegistry.default().get_many(keys)
+    sources = default_registry().get_many(keys)
     # Reuse needs the ingested result even when ingested itself is not selected.
     priors = prior_results(context.instance, set(stages) | {Stage.INGESTED}, keys)
     tasks: list[FileTask] = []
