@@ -18,7 +18,7 @@ from pydantic import Field
 from media_assets.defs.latest_results import prior_results
 from media_assets.defs.loop_thread import LoopThread
 from media_assets.defs.partitions import media_files
-from media_assets.defs.resources import IttybitResource, SourceUnreachable, machine_slots_for
+from media_assets.defs.resources import IttybitResource, SourceUnreachable, shared_slots_for
 from media_assets.engine.batch import BatchOutcome, run_batch
 from media_assets.engine.chain import ChainSettings, FileTask, StageReport
 from media_assets.ittybit.retry import RetryEvent
@@ -43,8 +43,9 @@ class PipelineConfig(dg.Config):
     )
     max_in_flight: int | None = Field(
         default=None,
-        description="Remote jobs in flight across every run on this machine (overrides the "
-        "resource); the same N as `media-assets run --max-in-flight N`",
+        description="Remote jobs in flight across every run of this machine, or of the deployment "
+        "with a database (overrides the resource); the same N as `media-assets run "
+        "--max-in-flight N`",
     )
     run_in_flight: int | None = Field(
         default=None, description="Remote jobs this run keeps in flight (overrides the resource)"
@@ -129,7 +130,7 @@ async def _run(
     recorder: "_Recorder",
 ) -> BatchOutcome:
     client = ittybit.make_client(on_retry=recorder.record_retry)
-    machine_slots = machine_slots_for(config.max_in_flight or ittybit.max_in_flight)
+    shared_slots = shared_slots_for(config.max_in_flight or ittybit.max_in_flight)
     settings = ChainSettings(
         deadlines={Stage(name): seconds for name, seconds in config.deadlines_s.items()}
     )
@@ -140,12 +141,12 @@ async def _run(
             settings=settings,
             max_in_flight=config.run_in_flight or ittybit.run_in_flight,
             sink=recorder.record,
-            machine_slots=machine_slots,
+            shared_slots=shared_slots,
         )
     finally:
         await client.aclose()
-        if machine_slots is not None:
-            machine_slots.close()
+        if shared_slots is not None:
+            shared_slots.close()
 
 
 def _file_tasks(

@@ -1,8 +1,8 @@
 """Many files at once: a bounded number of remote jobs in flight, no barrier between stages.
 
 Files start as soon as there is room; each runs its own chain, so one file's transcode overlaps
-another's ingest. ``max_in_flight`` bounds the remote jobs of this batch; an optional
-``LockFileSlots`` bounds them across every process on the machine.
+another's ingest. ``max_in_flight`` bounds the remote jobs of this batch; optional
+``SharedSlots`` bound them across every process (of the machine, or of the deployment).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from media_assets.engine.chain import ChainSettings, FileChain, FileTask, ReportSink
-from media_assets.engine.slots import JobSlots, LockFileSlots
+from media_assets.engine.slots import JobSlots, SharedSlots
 from media_assets.ittybit import IttybitClient
 from media_assets.results import MediaResult
 
@@ -33,10 +33,10 @@ async def run_batch(
     settings: ChainSettings,
     max_in_flight: int,
     sink: ReportSink,
-    machine_slots: LockFileSlots | None = None,
+    shared_slots: SharedSlots | None = None,
 ) -> BatchOutcome:
     """Run every task's chain; report each stage result to ``sink`` as it happens."""
-    slots = JobSlots(max_in_flight, machine_slots)
+    slots = JobSlots(max_in_flight, shared_slots)
     outcome = BatchOutcome(files=len(tasks))
 
     async def one(task: FileTask) -> None:

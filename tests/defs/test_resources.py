@@ -1,0 +1,43 @@
+"""Where the cap on jobs in flight lives: the home's lock files, or the shared database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from media_assets.defs.resources import shared_slots_for
+from media_assets.engine.slots import LockFileSlots
+from media_assets.postgres.slots import AdvisoryLockSlots
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MEDIA_ASSETS_DATABASE_URL", raising=False)
+    return tmp_path / "home"
+
+
+def test_no_cap_means_no_shared_slots(home: Path) -> None:
+    """Without max_in_flight no run waits on anything shared."""
+    assert shared_slots_for(None) is None
+
+
+def test_slots_are_lock_files_in_the_home_without_a_database(home: Path) -> None:
+    """In a home the cap is the machine's lock files, one folder per cap."""
+    slots = shared_slots_for(3)
+    assert isinstance(slots, LockFileSlots)
+    assert (home / "slots" / "3").is_dir()
+    slots.close()
+
+
+def test_slots_are_advisory_locks_with_a_database(
+    home: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a database the cap is the deployment's, held in the database."""
+    monkeypatch.setenv("MEDIA_ASSETS_DATABASE_URL", postgres_url)
+    slots = shared_slots_for(3)
+    assert isinstance(slots, AdvisoryLockSlots)
+    assert slots.size == 3
+    slots.close()
+    assert not (home / "slots").exists()
