@@ -5,9 +5,10 @@ folders as allowed roots). The hosted API cannot read a laptop's disk, so with a
 needs a public URL: map a folder to a public base URL with ``public_url_map``, or the file fails
 with an error that says so.
 
-The cap on jobs in flight across runs is shared through whatever the run's settings say: the
-deployment's database when ``MEDIA_ASSETS_DATABASE_URL`` is set, so every machine counts against
-one cap; else lock files in the home (one machine).
+The caps that span processes (jobs in flight, requests per second) are shared through whatever
+the run's settings say: the deployment's database when ``MEDIA_ASSETS_DATABASE_URL`` is set, so
+every machine counts against one cap; else lock files in the home (jobs in flight, one machine)
+and a limiter per process (requests).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import dagster as dg
 from pydantic import Field
 
 from media_assets.engine.slots import LockFileSlots, SharedSlots
-from media_assets.ittybit import IttybitClient, RateLimit
+from media_assets.ittybit import IttybitClient, RateLimit, RequestLimiter
+from media_assets.ittybit.ratelimit import AsyncRateLimiter
 from media_assets.ittybit.retry import RetryHook
 from media_assets.settings import (
     API_KEY_ENV,
@@ -66,11 +68,7 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return IttybitClient(
             api_key=self.api_key,
             base_url=base_url,
-            rate_limit=(
-                RateLimit(requests_per_second=self.requests_per_second)
-                if self.requests_per_second
-                else None
-            ),
+            limiter=request_limiter_for(self.requests_per_second, api=base_url),
             on_retry=on_retry,
             max_connections=max(10, self.run_in_flight * 2),
         )
@@ -105,6 +103,7 @@ def ittybit_resource(settings: Settings) -> IttybitResource:
         public_url_map=settings.public_url_map,
         run_in_flight=settings.run_in_flight,
         max_in_flight=settings.max_in_flight,
+        requests_per_second=settings.requests_per_second,
     )
 
 
@@ -122,3 +121,20 @@ def shared_slots_for(max_in_flight: int | None) -> SharedSlots | None:
 
         return AdvisoryLockSlots(settings.database_url.get_secret_value(), max_in_flight)
     return LockFileSlots(settings.slots_dir / str(max_in_flight), max_in_flight)
+
+
+def request_limiter_for(requests_per_second: float | None, *, api: str) -> RequestLimiter | None:
+    """The limiter the client of ``api`` waits on, or None without a ceiling.
+
+    With a database it is one schedule for every process of the deployment that talks to ``api``;
+    without one, a token bucket for this client alone.
+    """
+    if not requests_per_second:
+        return None
+    settings = load_settings()
+    if settings.database_url is not None:
+        from media_assets.postgres.request_rate import PostgresRequestRate
+
+        url = settings.database_url.get_secret_value()
+        return PostgresRequestRate(url, requests_per_second, name=api)
+    return AsyncRateLimiter(RateLimit(requests_per_second=requests_per_second))

@@ -33,6 +33,7 @@ from media_assets.ittybit.errors import (
 )
 from media_assets.ittybit.keys import idempotency_key
 from media_assets.ittybit.models import ErrorBody, File, Job, JobKind, JobStatus, Task
+from media_assets.ittybit.ratelimit import RequestLimiter
 from media_assets.ittybit.retry import RetryEvent
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "PollPolicy",
     "RateLimit",
     "RateLimited",
+    "RequestLimiter",
     "RequestStats",
     "RequestTimeout",
     "RetryEvent",

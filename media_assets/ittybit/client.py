@@ -44,7 +44,7 @@ from media_assets.ittybit.errors import (
 from media_assets.ittybit.http import Secret, error_for_response, parse_next_link, transport_error
 from media_assets.ittybit.models import File, Job, JobKind, JobStatus, Task
 from media_assets.ittybit.polling import PollSchedule
-from media_assets.ittybit.ratelimit import AsyncRateLimiter
+from media_assets.ittybit.ratelimit import AsyncRateLimiter, RequestLimiter
 from media_assets.ittybit.retry import RetryHook, call_with_retries
 
 
@@ -86,6 +86,8 @@ class IttybitClient:
     * **retry** - *(optional)* ``RetryPolicy`` for retryable errors.
     * **poll** - *(optional)* ``PollPolicy`` for ``wait_for_job``.
     * **rate_limit** - *(optional)* ``RateLimit``: requests per second for this client.
+    * **limiter** - *(optional)* a ``RequestLimiter`` awaited before every request instead of
+      the one ``rate_limit`` makes (e.g. one shared by many processes).
     * **on_retry** - *(optional)* called with a ``RetryEvent`` before every retry.
     * **transport** - *(optional)* an httpx transport (tests, proxies).
     * **max_connections** - *(optional)* size of the connection pool.
@@ -100,6 +102,7 @@ class IttybitClient:
         retry: RetryPolicy = RetryPolicy(),
         poll: PollPolicy = PollPolicy(),
         rate_limit: RateLimit | None = None,
+        limiter: RequestLimiter | None = None,
         on_retry: RetryHook | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 100,
@@ -109,7 +112,9 @@ class IttybitClient:
         self.retry = retry
         self.poll = poll
         self._on_retry = on_retry
-        self._limiter = AsyncRateLimiter(rate_limit) if rate_limit else None
+        if limiter is None and rate_limit is not None:
+            limiter = AsyncRateLimiter(rate_limit)
+        self._limiter = limiter
         self.stats = RequestStats()
         self._read_timeout = timeout.read
         # Seconds the server offers to hold GET /jobs/{id}?wait=, from its Job-Wait-Max header.

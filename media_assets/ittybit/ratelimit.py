@@ -1,14 +1,30 @@
-"""An asyncio token bucket: at most ``requests_per_second`` on average, ``burst`` at once."""
+"""Request rate limiting: the interface the client calls, and an in-process token bucket.
+
+The client awaits ``acquire()`` of its limiter before every request. ``AsyncRateLimiter`` bounds
+one client (at most ``requests_per_second`` on average, ``burst`` at once); anything else with an
+``acquire()`` coroutine can stand in for it, e.g. a limiter shared by many processes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Protocol
 
 from media_assets.ittybit.config import RateLimit
 
 
+class RequestLimiter(Protocol):
+    """Something to wait on before each request."""
+
+    async def acquire(self) -> object:
+        """Return once one more request may be sent."""
+        ...
+
+
 class AsyncRateLimiter:
+    """An asyncio token bucket for one client."""
+
     def __init__(self, limit: RateLimit) -> None:
         self._rate = limit.requests_per_second
         self._capacity = float(

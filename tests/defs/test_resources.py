@@ -1,4 +1,4 @@
-"""Where the cap on jobs in flight lives: the home's lock files, or the shared database."""
+"""Where the resource's cross-process caps live: the home's files, or the shared database."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from media_assets.defs.resources import shared_slots_for
+from media_assets.defs.resources import request_limiter_for, shared_slots_for
 from media_assets.engine.slots import LockFileSlots
+from media_assets.ittybit.ratelimit import AsyncRateLimiter
+from media_assets.postgres.request_rate import PostgresRequestRate
 from media_assets.postgres.slots import AdvisoryLockSlots
 
 
@@ -41,3 +43,19 @@ def test_slots_are_advisory_locks_with_a_database(
     assert slots.size == 3
     slots.close()
     assert not (home / "slots").exists()
+
+
+def test_request_ceiling_is_per_process_without_a_database(home: Path) -> None:
+    """Without a database each client gets a token bucket of its own."""
+    assert request_limiter_for(None, api="http://api") is None
+    assert isinstance(request_limiter_for(5.0, api="http://api"), AsyncRateLimiter)
+
+
+def test_request_ceiling_is_shared_with_a_database(
+    home: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a database every client of one API waits on one schedule."""
+    monkeypatch.setenv("MEDIA_ASSETS_DATABASE_URL", postgres_url)
+    limiter = request_limiter_for(5.0, api="http://api")
+    assert isinstance(limiter, PostgresRequestRate)
+    assert limiter.name == "http://api"
