@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,10 +17,9 @@ from media_assets.cli.services import dagster_daemon, ittybit_service
 from media_assets.defs.definitions import build_definitions
 from media_assets.defs.latest_results import unfinished_keys
 from media_assets.defs.partitions import MEDIA_FILES, register_sources
-from media_assets.instance.backfills import close_backfills
 from media_assets.registry import open_registry
 from media_assets.results import ALL_STAGES
-from media_assets.settings import CODE_LOCATION_MODULE, Settings
+from media_assets.settings import Settings, child_environment
 from media_assets.sources import SourceError, SourceFile, discover
 
 EXIT_OK = 0
@@ -39,6 +39,7 @@ class RunOptions:
 
 # Backfill runs the run queue starts at once: the dagster/backfill tag limit in dagster.yaml.
 BACKFILL_RUN_SLOTS = 3
+CLOSE_BACKFILL_TIMEOUT_S = 120
 
 
 def run_library(options: RunOptions, settings: Settings) -> int:
@@ -73,10 +74,12 @@ def run_library(options: RunOptions, settings: Settings) -> int:
             )
             print(f"backfill {backfill_id} launched; runs go through the Dagster run queue")
             log_path = settings.logs_dir / "daemon.log"
-            with dagster_daemon(instance, settings, log_path=log_path) as started:
-                watch(instance, backfill_id, keys, ALL_STAGES, cursor)
-            if started:
-                _close_backfill(instance, backfill_id)
+            with dagster_daemon(
+                instance, settings, log_path=log_path, own_backfill=backfill_id
+            ) as daemon:
+                watch(instance, backfill_id, keys, ALL_STAGES, cursor, on_poll=daemon.ensure)
+            if daemon.started:
+                _close_backfill(settings, backfill_id)
             build_manifest(instance)
         return _finish(instance, settings, errors)
 
@@ -96,14 +99,24 @@ def _sized_for(settings: Settings, options: RunOptions, files: int) -> Settings:
     return settings.model_copy(update={"files_per_run": size})
 
 
-def _close_backfill(instance: dg.DagsterInstance, backfill_id: str) -> None:
+def _close_backfill(settings: Settings, backfill_id: str) -> None:
     """Give the finished backfill its final status now, not at the next daemon's first tick."""
+    command = [sys.executable, "-m", "media_assets.instance.backfills", backfill_id]
     try:
-        state = close_backfills(instance, backfill_id, code_location_module=CODE_LOCATION_MODULE)
-    except Exception as error:  # never fail a finished run over UI bookkeeping
-        state = None
-        print(f"warning: could not close backfill {backfill_id}: {error}", file=sys.stderr)
-    if state is None or not state.ended:
+        done = subprocess.run(
+            command,
+            env=child_environment(settings),
+            capture_output=True,
+            text=True,
+            timeout=CLOSE_BACKFILL_TIMEOUT_S,
+        )
+        closed = done.returncode == 0
+        if done.returncode not in (0, 1):  # never fail a finished run over UI bookkeeping
+            print(f"warning: could not close backfill {backfill_id}:", file=sys.stderr)
+            print(done.stderr.strip()[-2000:], file=sys.stderr)
+    except subprocess.TimeoutExpired:
+        closed = False
+    if not closed:
         print(
             f"backfill {backfill_id} is still open; the next Dagster daemon to run closes it",
             file=sys.stderr,
