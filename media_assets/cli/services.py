@@ -1,16 +1,13 @@
 """The processes a command may need: the local Ittybit service and the Dagster daemon.
 
-Each is started only when nothing already serves, and stopped by whoever started it.
+Each is started only when nothing already serves, and stopped by whoever started it
+(``daemon_keeper`` has the daemon's rules).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,12 +15,10 @@ from urllib.parse import urlparse
 import dagster as dg
 import httpx
 
-from media_assets.instance.daemon import daemon_command
+from media_assets.cli.daemon_keeper import DaemonKeeper
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService
-from media_assets.settings import CODE_LOCATION_MODULE, Settings, child_environment
-
-DAEMON_HEARTBEAT_FRESH_S = 75.0
+from media_assets.settings import Settings
 
 
 def service_answers(base_url: str) -> bool:
@@ -73,47 +68,23 @@ def ittybit_service(
         service.stop()
 
 
-def daemon_running(instance: dg.DagsterInstance) -> bool:
-    """A daemon heartbeat in the last minute and a half means one is serving this instance."""
-    heartbeats = instance.get_daemon_heartbeats()
-    beat = heartbeats.get("BACKFILL") or heartbeats.get("QUEUED_RUN_COORDINATOR")
-    return beat is not None and time.time() - beat.timestamp < DAEMON_HEARTBEAT_FRESH_S
-
-
 @contextlib.contextmanager
 def dagster_daemon(
-    instance: dg.DagsterInstance, settings: Settings, *, log_path: Path
-) -> Iterator[bool]:
-    """Run ``dagster-daemon`` with ``settings`` unless one already runs; yields if we started it."""
-    if daemon_running(instance):
-        yield False
-        return
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            daemon_command(CODE_LOCATION_MODULE),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=child_environment(settings),
-            start_new_session=True,
-        )
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    *,
+    log_path: Path,
+    own_backfill: str | None = None,
+) -> Iterator[DaemonKeeper]:
+    """A daemon serving ``instance`` for as long as the block runs.
+
+    One already serving is used; else one is started with ``settings`` and stopped on exit. Call
+    the keeper's ``ensure()`` while waiting: if the daemon relied on goes away (another command
+    stopped it), it starts one.
+    """
+    keeper = DaemonKeeper(instance, settings, log_path=log_path)
+    keeper.ensure()
     try:
-        yield True
+        yield keeper
     finally:
-        stop_process_group(process)
-        # Its last heartbeats would make the next command think a daemon is still serving.
-        instance.wipe_daemon_heartbeats()
-
-
-def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """SIGINT the process and its children (the daemon's code server), then SIGKILL stragglers."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        keeper.stop(own_backfill=own_backfill)
