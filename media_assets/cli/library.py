@@ -59,7 +59,7 @@ def run_library(options: RunOptions, settings: Settings) -> int:
             keys = unfinished_keys(instance, keys)
             if not keys:
                 print("nothing failed: no file to re-run")
-                return _finish(instance, settings, errors)
+                return _finish(instance, settings, files, errors)
         print(f"{len(keys)} file(s) registered as partitions of media_files")
         roots = _allowed_roots(files)
         with ittybit_service(settings, allow_roots=roots, engine=options.engine) as settings:
@@ -81,7 +81,7 @@ def run_library(options: RunOptions, settings: Settings) -> int:
             if daemon.started:
                 _close_backfill(settings, backfill_id)
             build_manifest(instance)
-        return _finish(instance, settings, errors)
+        return _finish(instance, settings, files, errors)
 
 
 def _sized_for(settings: Settings, options: RunOptions, files: int) -> Settings:
@@ -123,8 +123,15 @@ def _close_backfill(settings: Settings, backfill_id: str) -> None:
         )
 
 
-def _finish(instance: dg.DagsterInstance, settings: Settings, errors: Sequence[SourceError]) -> int:
-    failed = print_summary(instance, settings.manifest_path, source_errors=errors)
+def _finish(
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    files: Sequence[SourceFile],
+    errors: Sequence[SourceError],
+) -> int:
+    """Summarise the files given (not the rest of a shared library); the exit code says it."""
+    keys = list(dict.fromkeys(file.key for file in files))
+    failed = print_summary(instance, settings.manifest_path, keys=keys, source_errors=errors)
     return EXIT_SOME_FAILED if failed or errors else EXIT_OK
 
 

@@ -10,7 +10,7 @@ from typing import TextIO
 import dagster as dg
 
 from media_assets.defs.batch_manifest import batch_manifest
-from media_assets.manifest.queries import query, read_summary, render
+from media_assets.manifest.queries import of_keys, query, read_summary, render
 from media_assets.manifest.schema import STAGE_ORDER_SQL
 from media_assets.sources import SourceError
 
@@ -32,24 +32,28 @@ def print_summary(
     instance: dg.DagsterInstance,
     path: Path,
     *,
+    keys: Sequence[str] | None = None,
     source_errors: Sequence[SourceError] = (),
     stream: TextIO = sys.stdout,
 ) -> int:
     """Print totals by stage and every failed file with its reason; returns the failed files.
 
-    ``path`` is the manifest ``batch_manifest`` writes; it is built first if missing.
+    ``path`` is the manifest ``batch_manifest`` writes; it is built first if missing. ``keys``
+    limits the report to those files (the manifest holds every file of the instance).
     """
     if not path.is_file():
         build_manifest(instance)
-    stream.write(render(read_summary(path), "table") + "\n")
+    stream.write(render(read_summary(path, keys), "table") + "\n")
+    source = "media_results" if keys is None else f"({of_keys('*')})"
     # The first failed stage in pipeline order is the cause; later ones only say "upstream".
     failed = query(
         path,
         f"SELECT partition_key, source_uri, first(stage ORDER BY {STAGE_ORDER_SQL}) AS stage, "
         f"first(error_kind ORDER BY {STAGE_ORDER_SQL}) AS error_kind, "
         f"first(error_message ORDER BY {STAGE_ORDER_SQL}) AS error_message "
-        "FROM media_results WHERE status = 'failed' "
+        f"FROM {source} WHERE status = 'failed' "
         "GROUP BY partition_key, source_uri ORDER BY partition_key",
+        None if keys is None else [list(keys)],
     )
     if failed:
         stream.write(f"\n{len(failed)} file(s) failed:\n")

@@ -42,3 +42,14 @@ def test_failed_file_is_reported_with_its_first_failed_stage(tmp_path: Path) -> 
     report = stream.getvalue().split("1 file(s) failed:\n", 1)[1]
     assert f"    ingested: invalid_input: {cause}\n" in report
     assert "upstream_failed" not in report
+
+
+def test_files_not_given_are_left_out(tmp_path: Path) -> None:
+    """Another library's failure in the same manifest neither shows nor counts."""
+    path = tmp_path / "manifest.duckdb"
+    write_manifest(path, [failed(Stage.INGESTED, "invalid_input", "empty")])
+    stream = io.StringIO()
+    with dg.instance_for_test() as instance:
+        count = print_summary(instance, path, keys=["mine.mp4-00000001"], stream=stream)
+    assert count == 0
+    assert "broken.mp4" not in stream.getvalue()
