@@ -22,6 +22,7 @@ import fcntl
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Protocol
@@ -108,6 +109,7 @@ class DaemonKeeper:
         self._next_check = 0.0
         self.process: subprocess.Popen[bytes] | None = None
         self.started = 0  # daemons this keeper started
+        self.relied_on = False  # whether a daemon someone else started served this command
 
     def ensure(self) -> None:
         """Start a daemon if none serves and no other command is starting one (rate-limited)."""
@@ -117,8 +119,11 @@ class DaemonKeeper:
         self._next_check = now + self._interval
         if self.process is not None and self.process.poll() is None:
             return
-        if daemon_running(self._instance) or not self._lease.try_take():
+        if daemon_running(self._instance):
+            self.relied_on = True
             return
+        if not self._lease.try_take():
+            return  # another command is starting one
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
         with self._log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -129,6 +134,8 @@ class DaemonKeeper:
                 start_new_session=True,
             )
         self.started += 1
+        again = " again: the one this command relied on stopped" if self.relied_on else ""
+        print(f"started a Dagster daemon{again} (log: {self._log_path})", file=sys.stderr)
 
     def stop(self, *, own_backfill: str | None = None) -> None:
         """Stop the daemon this keeper started, if any, and give the lease up.
