@@ -116,6 +116,7 @@ class Settings(BaseSettings):
         "dagster_home",
         "database_url",
         "requests_per_second",
+        "max_in_flight",
         mode="before",
     )
     @classmethod

@@ -193,3 +193,9 @@ def test_requests_per_second(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDIA_ASSETS_REQUESTS_PER_SECOND", "0")
     with pytest.raises(SettingsError):
         load_settings()
+
+
+def test_blank_cap_means_no_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty MEDIA_ASSETS_MAX_IN_FLIGHT (as a deployment passes an unset one) is no cap."""
+    monkeypatch.setenv("MEDIA_ASSETS_MAX_IN_FLIGHT", "")
+    assert load_settings().max_in_flight is None
