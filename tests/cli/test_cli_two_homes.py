@@ -91,8 +91,9 @@ def test_two_homes_share_the_cap_the_runs_and_the_library(
     first = home_on(tmp_path, "machine-a", postgres_url, base_url)
     second = home_on(tmp_path, "machine-b", postgres_url, base_url)
     args = ["--engine", "simulate", "--max-in-flight", str(CAP)]
+    library_a = library(tmp_path, "library-a")
     outcomes = run_together(
-        (first, ["run", str(library(tmp_path, "library-a")), *args]),
+        (first, ["run", str(library_a), *args]),
         (second, ["run", str(library(tmp_path, "library-b")), *args]),
     )
     for outcome in outcomes:
@@ -111,6 +112,15 @@ def test_two_homes_share_the_cap_the_runs_and_the_library(
                 f"https://media.invalid/{name}/clip-{i:03d}.mp4" for i in range(FILES_PER_LIBRARY)
             }
             assert wanted <= uris
+
+    # The other machine knows the first one's library: its status counts both, and nothing of
+    # the first library is left for it to re-run.
+    status = second.run("status")
+    assert status.returncode == 0, status.stderr
+    assert f" {2 * FILES_PER_LIBRARY} " in status.stdout.splitlines()[2]
+    again = second.run("run", str(library_a), "--failed-only", *args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "nothing failed" in again.stdout
 
     with (
         contextlib.closing(psycopg2.connect(postgres_url)) as connection,
