@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from media_assets.instance.config import write_instance_config
+from media_assets.instance.connections import keep_connections_open
 from media_assets.instance.loading import open_home_instance
 from media_assets.settings import Settings
 
@@ -30,4 +31,5 @@ def open_instance(settings: Settings) -> Iterator[dg.DagsterInstance]:
     prepare_home(settings)
     url = settings.database_url.get_secret_value() if settings.database_url else None
     with open_home_instance(settings.dagster_home_dir, database_url=url) as instance:
+        keep_connections_open(instance)  # progress polls and manifests read the log a lot
         yield instance

@@ -11,6 +11,7 @@ import dagster as dg
 
 from media_assets.defs.latest_results import latest_results
 from media_assets.defs.partitions import MEDIA_FILES
+from media_assets.instance.connections import keep_connections_open
 from media_assets.manifest.queries import read_summary
 from media_assets.manifest.writer import write_manifest
 from media_assets.registry import default_registry
@@ -48,6 +49,7 @@ def collect_results(instance: dg.DagsterInstance) -> Iterator[MediaResult]:
 def batch_manifest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Per-file results and totals of the whole library, as a DuckDB file you can query."""
     path = load_settings().manifest_path
+    keep_connections_open(context.instance)  # reads the latest event of every file and stage
     written = write_manifest(path, collect_results(context.instance))
     summary = read_summary(path)
     columns = [dg.TableColumn(name, "string" if name == "stage" else "int") for name in summary[0]]

@@ -21,6 +21,7 @@ from media_assets.defs.partitions import media_files
 from media_assets.defs.resources import IttybitResource, SourceUnreachable, shared_slots_for
 from media_assets.engine.batch import BatchOutcome, run_batch
 from media_assets.engine.chain import ChainSettings, FileTask, StageReport
+from media_assets.instance.connections import keep_connections_open
 from media_assets.ittybit.retry import RetryEvent
 from media_assets.registry import default_registry
 from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
@@ -96,6 +97,7 @@ def media_pipeline(
     """Run the Ittybit jobs of every selected stage for every file of this run."""
     # No Output is ever yielded: each (stage, file) result is yielded as its own partition's
     # materialization (or failure observation) the moment it is known.
+    keep_connections_open(context.instance)  # several events per file
     keys = list(context.partition_keys)
     stages = frozenset(Stage(key.path[-1]) for key in context.selected_asset_keys)
     recorder = _Recorder()
