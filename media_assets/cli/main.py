@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="register SOURCEs and backfill them through Dagster")
     run.add_argument("sources", nargs="+", metavar="SOURCE", help="folder, JSONL file or URL")
-    run.add_argument("--max-in-flight", type=int, help="remote jobs in flight, machine-wide")
+    run.add_argument("--max-in-flight", type=int, help="remote jobs in flight across runs")
     run.add_argument("--files-per-run", type=int, help="files per ranged run of the backfill")
     run.add_argument("--failed-only", action="store_true", help="re-run failed files only")
     run.add_argument("--force", action="store_true", help="redo stages even when unchanged")
