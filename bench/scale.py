@@ -1,13 +1,18 @@
-"""Scale of the Dagster side at library size: registration, sensor tick, manifest, UI query.
+"""Scale of the Dagster side at library size: registration, sensor tick, manifest, UI query,
+and a library backfill's efficiency, on SQLite and on PostgreSQL storage side by side.
 
-    .venv/bin/python bench/scale.py [--files 50000] [--keep]
+    .venv/bin/python bench/scale.py [--files 50000] [--storage sqlite,postgres]
+        [--database-url postgresql://...] [--backfill-files 1000] [--skip-backfill] [--keep]
 
-Everything happens in a temporary work folder (``MEDIA_ASSETS_HOME``) with its own SQLite
-``DAGSTER_HOME`` (``dagster.yaml`` written as ``media-assets`` writes it); nothing
-outside it is read or written, and no media, service or daemon is needed. It measures:
+Everything happens in a temporary work folder (``MEDIA_ASSETS_HOME``) with its own
+``DAGSTER_HOME`` (``dagster.yaml`` written as ``media-assets`` writes it): SQLite in the folder,
+or PostgreSQL, where every home gets a new database of its own on a throwaway local server
+(``media_assets.postgres.scratch_server``; PostgreSQL's server binaries must be installed) or on
+the server ``--database-url`` names. Nothing else is read or written. Sections 1-4 need no media,
+service or daemon. It measures, for each storage:
 
 1. registration: N tiny files in a folder tree (made first, not timed), then
-   ``sources.discover([folder])`` + ``SourceRegistry.default().upsert(files)`` +
+   ``sources.discover([folder])`` + ``default_registry().upsert(files)`` +
    ``defs.partitions.register_sources(instance, files)``, what ``media-assets run`` does before
    it launches anything. Target <= 30 s.
 2. sensor tick: ``new_uploads`` evaluated as the code server does
@@ -33,6 +38,12 @@ outside it is read or written, and no media, service or daemon is needed. It mea
    (cache warm). No target in the issue; Dagster's docs put the comfortable limit at 100,000
    partitions per asset.
 
+5. backfill: ``media-assets run --max-in-flight C`` over a JSONL library of
+   ``--backfill-files`` URLs against a simulate service, exactly as ``bench/throughput.py``'s
+   Dagster path measures it: E = ideal / actual from the service's job records, and CPU per file
+   of every process of the command (CLI, daemon, code servers, run workers); on PostgreSQL also
+   the database server's own CPU per file (the local server only).
+
 Seconds are wall-clock on this machine; with the page cache warm (the files were just made).
 ``--files`` shrinks the library for a quick check; ``--keep`` leaves the work folder in place.
 """
@@ -48,7 +59,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -99,23 +110,62 @@ class Figure:
     note: str = ""
 
 
-def make_home(root: Path, name: str) -> tuple[Path, Path]:
+@dataclass
+class Storage:
+    """Where homes keep Dagster's storage and the registry: SQLite, or a PostgreSQL server."""
+
+    name: str
+    server_url: str | None = None  # postgresql://... of a database to create others next to
+    server_pid: int | None = None  # the local server's postmaster, to read its CPU
+
+    def database_for(self, home: str) -> str | None:
+        """A new, empty database for ``home`` (its URL), or None on SQLite."""
+        if self.server_url is None:
+            return None
+        import psycopg2
+
+        name = f"bench_{home}_{int(time.time() * 1000)}"
+        connection = psycopg2.connect(self.server_url)
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f"CREATE DATABASE {name}")
+        finally:
+            connection.close()
+        return self.server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@dataclass
+class Home:
+    home: Path
+    dagster_home: Path
+    database_url: str | None
+
+
+def make_home(root: Path, name: str, storage: Storage) -> Home:
     """A work folder and its DAGSTER_HOME with the instance config ``media-assets`` writes."""
     from media_assets.instance.config import write_instance_config
 
     home = root / name
     dagster_home = home / "dagster_home"
     dagster_home.mkdir(parents=True)
-    write_instance_config(dagster_home)
-    return home, dagster_home
+    database_url = storage.database_for(name)
+    write_instance_config(dagster_home, database=database_url is not None)
+    return Home(home, dagster_home, database_url)
 
 
 @contextmanager
-def use_home(home: Path, dagster_home: Path) -> Iterator[dg.DagsterInstance]:
-    """Point the environment at ``home`` and open its instance."""
-    os.environ["MEDIA_ASSETS_HOME"] = str(home)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home)))
+def use_home(home: Home) -> Iterator[dg.DagsterInstance]:
+    """Point the environment at ``home`` and open its instance (as a run worker would)."""
+    from media_assets.settings import sqlalchemy_postgres_url
+
+    os.environ["MEDIA_ASSETS_HOME"] = str(home.home)
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    if home.database_url is None:
+        os.environ.pop("MEDIA_ASSETS_DATABASE_URL", None)
+    else:
+        os.environ["MEDIA_ASSETS_DATABASE_URL"] = sqlalchemy_postgres_url(home.database_url)
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home.dagster_home)))
     try:
         yield instance
     finally:
@@ -137,12 +187,12 @@ def make_library(folder: Path, count: int) -> None:
 
 def bench_registration(instance: dg.DagsterInstance, folder: Path) -> tuple[list[Any], dict]:
     from media_assets.defs.partitions import MEDIA_FILES, register_sources
-    from media_assets.registry import SourceRegistry
+    from media_assets.registry import default_registry
     from media_assets.sources import discover
 
     started = time.perf_counter()
     (files, errors), t_discover = timed(lambda: discover([folder]))
-    _, t_upsert = timed(lambda: SourceRegistry.default().upsert(files))
+    _, t_upsert = timed(lambda: default_registry().upsert(files))
     new_keys, t_register = timed(lambda: register_sources(instance, files))
     total = time.perf_counter() - started
     assert not errors, errors[:3]
@@ -336,11 +386,13 @@ def dg_select_max_id(table: Any, asset_key_text: str, event_type: str) -> Any:
     )
 
 
-def bench_manifest(instance: dg.DagsterInstance, home: Path) -> dict[str, Any]:
+def bench_manifest(instance: dg.DagsterInstance, home: Home) -> dict[str, Any]:
     from media_assets.defs.batch_manifest import collect_results
+    from media_assets.instance.connections import keep_connections_open
     from media_assets.manifest.writer import write_manifest
 
-    path = home / "manifest.duckdb"
+    path = home.home / "manifest.duckdb"
+    keep_connections_open(instance)  # as the batch_manifest asset does
     started = time.perf_counter()
     results, t_collect = timed(lambda: list(collect_results(instance)))
     written, t_write = timed(lambda: write_manifest(path, results))
@@ -432,152 +484,271 @@ def bench_graphql(instance: dg.DagsterInstance) -> dict[str, Any]:
     return figures
 
 
+# -- 5. backfill -----------------------------------------------------------------------------
+
+
+def process_tree_cpu(root: int) -> float:
+    """User + system CPU seconds of ``root`` and its descendants, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat[1])
+        cpu[int(entry.name)] = (int(stat[11]) + int(stat[12])) / ticks
+    tree, stack = {root}, [root]
+    while stack:
+        parent = stack.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                stack.append(pid)
+    return sum(cpu.get(pid, 0.0) for pid in tree)
+
+
+def bench_backfill(storage: Storage, files: int, in_flight: int, latency: str) -> dict[str, Any]:
+    """``media-assets run`` on a simulate service, measured as bench/throughput.py does."""
+    from throughput import Target, dagster_path
+
+    from media_assets.local_ittybit.config import ServiceConfig
+    from media_assets.local_ittybit.server import LocalService
+
+    low, high = (float(x) for x in latency.split(":"))
+    data = Path(tempfile.mkdtemp(prefix="media_assets_scale_svc_"))
+    config = ServiceConfig(
+        port=0, data_dir=data, engine="simulate", latency=(low, high), workers=10_000, seed=1,
+        max_wait=0,
+    )  # fmt: skip
+    database_url = storage.database_for("backfill")
+    env = {} if database_url is None else {"MEDIA_ASSETS_DATABASE_URL": database_url}
+    try:
+        with LocalService(config) as service:
+            server_cpu = process_tree_cpu(storage.server_pid) if storage.server_pid else None
+            figures = dagster_path(
+                Target(service.base_url), files, in_flight, None, f"({storage.name}) backfill",
+                env=env,
+            )  # fmt: skip
+            if server_cpu is not None and storage.server_pid:
+                server_cpu = process_tree_cpu(storage.server_pid) - server_cpu
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    return {"figures": figures, "server_cpu": server_cpu}
+
+
+# -- one storage -----------------------------------------------------------------------------
+
+
+def suite(root: Path, folder: Path, count: int, storage: Storage, args: Any) -> list[Figure]:
+    """Sections 1-5 on ``storage``; returns their figures."""
+    from media_assets.settings import load_settings
+
+    label = storage.name
+    figures: list[Figure] = []
+
+    # 1. registration, on a fresh home "lib".
+    lib = make_home(root / label, "lib", storage)
+    with use_home(lib) as instance:
+        files, reg = bench_registration(instance, folder)
+    print(
+        f"[{label}] registration: {reg['total']:.2f}s (discover {reg['discover']:.2f}s, upsert"
+        f" {reg['upsert']:.2f}s, register_sources {reg['register_sources']:.2f}s)",
+        flush=True,
+    )
+    figures.append(
+        Figure(
+            f"registration of {count:,} files",
+            reg["total"],
+            f"<= {REGISTRATION_TARGET_S:.0f} s",
+            reg["total"] <= REGISTRATION_TARGET_S,
+            f"discover {reg['discover']:.2f} + upsert {reg['upsert']:.2f}"
+            f" + register_sources {reg['register_sources']:.2f}",
+        )
+    )
+
+    # 2. sensor: first and adding ticks on a fresh home "watch" over the same folder ...
+    watch = make_home(root / label, "watch", storage)
+    with use_home(watch) as instance:
+        first, t_first = evaluate_sensor(instance, None)
+        adding, t_adding = evaluate_sensor(instance, first.cursor)
+        t_apply = apply_partition_requests(instance, adding)
+    added = requested_keys(adding)
+    print(
+        f"[{label}] sensor: first tick {t_first:.2f}s ({first.skip_message}); adding tick"
+        f" {t_adding:.2f}s ({added:,} keys, {len(adding.run_requests)} run requests);"
+        f" daemon applies the keys in {t_apply:.2f}s",
+        flush=True,
+    )
+    # ... and the steady state on "lib", where registration made every file known.
+    with use_home(lib) as instance:
+        steady, t_steady = evaluate_sensor(instance, None)
+    assert not steady.run_requests, "steady state should request nothing"
+    print(
+        f"[{label}] sensor: steady-state tick {t_steady:.2f}s ({steady.skip_message})", flush=True
+    )
+    budget = f"<= {SENSOR_TIMEOUT_S / 4:.0f} s (1/4 of 60)"
+    figures += [
+        Figure("sensor tick: first look", t_first, budget, t_first < SENSOR_TIMEOUT_S / 4),
+        Figure(
+            "sensor tick: files stable, keys added",
+            t_adding,
+            budget,
+            t_adding < SENSOR_TIMEOUT_S / 4,
+            f"{added:,} keys / {len(adding.run_requests)} runs"
+            f" (cap {load_settings().sensor_max_keys:,});"
+            f" daemon then applies them in {t_apply:.1f} s",
+        ),
+        Figure("sensor tick: steady state", t_steady, budget, t_steady < SENSOR_TIMEOUT_S / 4),
+    ]
+
+    # 3. manifest: 4 x N events on "lib", then collect_results + write_manifest.
+    with use_home(lib) as instance:
+        events, t_build = timed(lambda: pipeline_events(files))
+        sample = events[:RUNLESS_SAMPLE]
+        _, t_sample = timed(lambda: [instance.report_runless_asset_event(e) for e in sample])
+        _, t_batch = timed(lambda: store_events_in_batch(instance, events[RUNLESS_SAMPLE:]))
+        per_event_ms = 1000 * t_sample / max(1, len(sample))
+        print(
+            f"[{label}] event log: {len(events):,} events built in {t_build:.1f}s;"
+            f" report_runless_asset_event {per_event_ms:.1f} ms/event (would take"
+            f" {per_event_ms * len(events) / 1000:.0f}s for all); batched insert of the rest"
+            f" {t_batch:.1f}s (not timed)",
+            flush=True,
+        )
+        manifest = bench_manifest(instance, lib)
+    print(
+        f"[{label}] manifest: {manifest['total']:.2f}s (collect_results"
+        f" {manifest['collect']:.2f}s, write_manifest {manifest['write']:.2f}s) ->"
+        f" {manifest['rows']:,} rows {manifest['statuses']}",
+        flush=True,
+    )
+    expected_rows = 4 * count
+    assert manifest["rows"] == expected_rows, (manifest["rows"], expected_rows)
+    assert manifest["statuses"].get("pending", 0) == 0, manifest["statuses"]
+    figures.append(
+        Figure(
+            f"manifest build ({expected_rows:,} rows)",
+            manifest["total"],
+            f"<= {MANIFEST_TARGET_S:.0f} s",
+            manifest["total"] <= MANIFEST_TARGET_S,
+            f"collect_results {manifest['collect']:.2f} + write_manifest {manifest['write']:.2f}",
+        )
+    )
+
+    # 4. the UI's partition-status GraphQL on "lib".
+    with use_home(lib) as instance:
+        gql = bench_graphql(instance)
+    each = ", ".join(f"{s:.2f}" for s in gql["partition_health_each"])
+    print(
+        f"[{label}] graphql: assetNodes x4 first {gql['asset_nodes_cold']:.2f}s, again"
+        f" {gql['asset_nodes_warm']:.2f}s; PartitionHealthQuery per asset {each}s;"
+        f" partitionStats {gql['stats']}",
+        flush=True,
+    )
+    figures += [
+        Figure(
+            "UI: assetNodes statuses+stats, 4 assets, first",
+            gql["asset_nodes_cold"],
+            note="builds the asset status cache",
+        ),
+        Figure("UI: assetNodes statuses+stats, 4 assets, again", gql["asset_nodes_warm"]),
+        Figure(
+            "UI: asset page PartitionHealthQuery, 4 assets",
+            gql["partition_health_total"],
+            note=f"per asset {each} s",
+        ),
+    ]
+
+    # 5. a library backfill through the daemon, as bench/throughput.py (a) measures it.
+    if not args.skip_backfill:
+        files_n, in_flight = args.backfill_files, args.backfill_in_flight
+        done = bench_backfill(storage, files_n, in_flight, args.backfill_latency)
+        backfill = done["figures"]
+        backfill.show()
+        cpu_ms = 1000 * backfill.cpu_s / max(1, files_n)
+        server = done["server_cpu"]
+        server_note = (
+            f"; database server {1000 * server / max(1, files_n):.1f} ms/file"
+            if server is not None
+            else ""
+        )
+        figures.append(
+            Figure(
+                f"backfill {files_n:,} files, C = {in_flight}: wall",
+                backfill.wall_s,
+                note=(
+                    f"E = {backfill.efficiency:.3f}; CPU {cpu_ms:.1f} ms/file{server_note};"
+                    f" high-water {backfill.measured.high_water}/{in_flight};"
+                    f" {backfill.runs} runs"
+                ),
+            )
+        )
+    return figures
+
+
 # -- main ------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--files", type=int, default=50_000, help="library size (default 50000)")
+    parser.add_argument(
+        "--storage", default="sqlite,postgres", help="storages to measure, comma-separated"
+    )
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL database to create databases next to (default: a"
+        " throwaway local server)",
+    )  # fmt: skip
+    parser.add_argument("--backfill-files", type=int, default=1000)
+    parser.add_argument("--backfill-in-flight", type=int, default=100)
+    parser.add_argument("--backfill-latency", default="1:3", help="simulated job seconds MIN:MAX")
+    parser.add_argument("--skip-backfill", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     args = parser.parse_args(argv)
     count = args.files
+    storages = [name.strip() for name in args.storage.split(",") if name.strip()]
     warn_if_other_benches_run()
     root = Path(tempfile.mkdtemp(prefix="media_assets_scale_"))
-    figures: list[Figure] = []
-    try:
-        folder = root / "library"
-        os.environ["MEDIA_ASSETS_WATCH_DIR"] = str(folder)
-        os.environ.pop("MEDIA_ASSETS_SENSOR_MAX_KEYS", None)
-        os.environ.pop("MEDIA_ASSETS_FILES_PER_RUN", None)
-        _, t_make = timed(lambda: make_library(folder, count))
-        print(f"{count:,} files in {folder} made in {t_make:.1f}s (not timed below)", flush=True)
+    results: dict[str, list[Figure]] = {}
+    with ExitStack() as stack:
+        try:
+            folder = root / "library"
+            os.environ["MEDIA_ASSETS_WATCH_DIR"] = str(folder)
+            os.environ.pop("MEDIA_ASSETS_SENSOR_MAX_KEYS", None)
+            os.environ.pop("MEDIA_ASSETS_FILES_PER_RUN", None)
+            _, t_make = timed(lambda: make_library(folder, count))
+            print(f"{count:,} files in {folder} made in {t_make:.1f}s (not timed)", flush=True)
+            for name in storages:
+                if name == "sqlite":
+                    storage = Storage("sqlite")
+                elif name == "postgres" and args.database_url:
+                    storage = Storage("postgres", server_url=args.database_url)
+                elif name == "postgres":
+                    from media_assets.postgres.scratch_server import ScratchPostgres
 
-        # 1. registration, on a fresh home "lib".
-        lib_home, lib_dagster = make_home(root, "lib")
-        with use_home(lib_home, lib_dagster) as instance:
-            files, reg = bench_registration(instance, folder)
-        print(
-            f"registration: {reg['total']:.2f}s (discover {reg['discover']:.2f}s, upsert"
-            f" {reg['upsert']:.2f}s, register_sources {reg['register_sources']:.2f}s)",
-            flush=True,
-        )
-        figures.append(
-            Figure(
-                f"registration of {count:,} files",
-                reg["total"],
-                f"<= {REGISTRATION_TARGET_S:.0f} s",
-                reg["total"] <= REGISTRATION_TARGET_S,
-                f"discover {reg['discover']:.2f} + upsert {reg['upsert']:.2f}"
-                f" + register_sources {reg['register_sources']:.2f}",
-            )
-        )
+                    server = stack.enter_context(ScratchPostgres())
+                    storage = Storage("postgres", server.url, server.postmaster_pid())
+                else:
+                    parser.error(f"unknown storage {name!r}")
+                results[name] = suite(root, folder, count, storage, args)
+        finally:
+            if args.keep:
+                print(f"kept {root}")
+            else:
+                shutil.rmtree(root, ignore_errors=True)
 
-        # 2. sensor: first and adding ticks on a fresh home "watch" over the same folder ...
-        from media_assets.settings import load_settings
-
-        watch_home, watch_dagster = make_home(root, "watch")
-        with use_home(watch_home, watch_dagster) as instance:
-            first, t_first = evaluate_sensor(instance, None)
-            adding, t_adding = evaluate_sensor(instance, first.cursor)
-            t_apply = apply_partition_requests(instance, adding)
-        added = requested_keys(adding)
-        print(
-            f"sensor: first tick {t_first:.2f}s ({first.skip_message}); adding tick"
-            f" {t_adding:.2f}s ({added:,} keys, {len(adding.run_requests)} run requests);"
-            f" daemon applies the keys in {t_apply:.2f}s",
-            flush=True,
-        )
-        # ... and the steady state on "lib", where registration made every file known.
-        with use_home(lib_home, lib_dagster) as instance:
-            steady, t_steady = evaluate_sensor(instance, None)
-        assert not steady.run_requests, "steady state should request nothing"
-        print(f"sensor: steady-state tick {t_steady:.2f}s ({steady.skip_message})", flush=True)
-        budget = f"<= {SENSOR_TIMEOUT_S / 4:.0f} s (1/4 of 60)"
-        figures += [
-            Figure("sensor tick: first look", t_first, budget, t_first < SENSOR_TIMEOUT_S / 4),
-            Figure(
-                "sensor tick: files stable, keys added",
-                t_adding,
-                budget,
-                t_adding < SENSOR_TIMEOUT_S / 4,
-                f"{added:,} keys / {len(adding.run_requests)} runs"
-                f" (cap {load_settings().sensor_max_keys:,});"
-                f" daemon then applies them in {t_apply:.1f} s",
-            ),
-            Figure("sensor tick: steady state", t_steady, budget, t_steady < SENSOR_TIMEOUT_S / 4),
-        ]
-
-        # 3. manifest: 4 x N events on "lib", then collect_results + write_manifest.
-        with use_home(lib_home, lib_dagster) as instance:
-            events, t_build = timed(lambda: pipeline_events(files))
-            sample = events[:RUNLESS_SAMPLE]
-            _, t_sample = timed(lambda: [instance.report_runless_asset_event(e) for e in sample])
-            _, t_batch = timed(lambda: store_events_in_batch(instance, events[RUNLESS_SAMPLE:]))
-            per_event_ms = 1000 * t_sample / max(1, len(sample))
-            print(
-                f"event log: {len(events):,} events built in {t_build:.1f}s;"
-                f" report_runless_asset_event {per_event_ms:.1f} ms/event (would take"
-                f" {per_event_ms * len(events) / 1000:.0f}s for all); batched insert of the rest"
-                f" {t_batch:.1f}s (not timed)",
-                flush=True,
-            )
-            manifest = bench_manifest(instance, lib_home)
-        print(
-            f"manifest: {manifest['total']:.2f}s (collect_results {manifest['collect']:.2f}s,"
-            f" write_manifest {manifest['write']:.2f}s) -> {manifest['rows']:,} rows"
-            f" {manifest['statuses']}",
-            flush=True,
-        )
-        expected_rows = 4 * count
-        assert manifest["rows"] == expected_rows, (manifest["rows"], expected_rows)
-        assert manifest["statuses"].get("pending", 0) == 0, manifest["statuses"]
-        figures.append(
-            Figure(
-                f"manifest build ({expected_rows:,} rows)",
-                manifest["total"],
-                f"<= {MANIFEST_TARGET_S:.0f} s",
-                manifest["total"] <= MANIFEST_TARGET_S,
-                f"collect_results {manifest['collect']:.2f} + write_manifest"
-                f" {manifest['write']:.2f}",
-            )
-        )
-
-        # 4. the UI's partition-status GraphQL on "lib".
-        with use_home(lib_home, lib_dagster) as instance:
-            gql = bench_graphql(instance)
-        each = ", ".join(f"{s:.2f}" for s in gql["partition_health_each"])
-        print(
-            f"graphql: assetNodes x4 first {gql['asset_nodes_cold']:.2f}s, again"
-            f" {gql['asset_nodes_warm']:.2f}s; PartitionHealthQuery per asset {each}s;"
-            f" partitionStats {gql['stats']}",
-            flush=True,
-        )
-        figures += [
-            Figure(
-                "UI: assetNodes statuses+stats, 4 assets, first",
-                gql["asset_nodes_cold"],
-                note="builds the asset status cache",
-            ),
-            Figure("UI: assetNodes statuses+stats, 4 assets, again", gql["asset_nodes_warm"]),
-            Figure(
-                "UI: asset page PartitionHealthQuery, 4 assets",
-                gql["partition_health_total"],
-                note=f"per asset {each} s",
-            ),
-        ]
-    finally:
-        if args.keep:
-            print(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-
-    print()
-    print(f"bench/scale.py --files {count}  (Dagster {dg.__version__}, SQLite storage)")
-    print(f"{'measure':<48} {'seconds':>8}  {'target':<18} {'met':<4} note")
-    for figure in figures:
-        seconds = f"{figure.seconds:8.2f}"
-        met = "-" if figure.met is None else ("yes" if figure.met else "NO")
-        print(f"{figure.name:<48} {seconds:>8}  {figure.target:<18} {met:<4} {figure.note}")
+    for name, figures in results.items():
+        print()
+        print(f"bench/scale.py --files {count}  (Dagster {dg.__version__}, {name} storage)")
+        print(f"{'measure':<48} {'seconds':>8}  {'target':<18} {'met':<4} note")
+        for figure in figures:
+            seconds = f"{figure.seconds:8.2f}"
+            met = "-" if figure.met is None else ("yes" if figure.met else "NO")
+            print(f"{figure.name:<48} {seconds:>8}  {figure.target:<18} {met:<4} {figure.note}")
     return 0
 
 

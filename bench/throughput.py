@@ -247,8 +247,15 @@ def measure(target: Target, since_ms: int) -> Measured:
 
 
 def dagster_path(
-    target: Target, files: int, in_flight: int, per_run: int | None, label: str
+    target: Target,
+    files: int,
+    in_flight: int,
+    per_run: int | None,
+    label: str,
+    *,
+    env: dict[str, str] | None = None,
 ) -> Figures:
+    """``media-assets run`` over a new library; ``env`` adds settings (e.g. a database URL)."""
     home = Path(tempfile.mkdtemp(prefix="media-assets-bench-"))
     library = home / "library.jsonl"
     # Distinct URLs per measurement: the same URLs again would be cached stages, not remote work.
@@ -259,12 +266,13 @@ def dagster_path(
             for i in range(files)
         )
     )
+    extra = env or {}
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("ITTYBIT_", "MEDIA_ASSETS_", "DAGSTER_"))
     }
-    env.update(MEDIA_ASSETS_HOME=str(home), ITTYBIT_BASE_URL=target.base_url)
+    env.update(MEDIA_ASSETS_HOME=str(home), ITTYBIT_BASE_URL=target.base_url, **extra)
     if target.api_key:
         env["ITTYBIT_API_KEY"] = target.api_key
     reset(target)
@@ -292,19 +300,19 @@ def dagster_path(
         wall,
         measure(target, since),
         memory.cpu_s,
-        runs=_count_backfill_runs(home),
+        runs=_count_backfill_runs(env),
         memory=memory,
     )
 
 
-def _count_backfill_runs(home: Path) -> int:
+def _count_backfill_runs(env: dict[str, str]) -> int:
     """Runs of the library's backfill (not the manifest run that follows it)."""
     code = (
-        "import dagster as dg\n"
-        "with dg.DagsterInstance.get() as i:\n"
+        "from media_assets.cli.home import open_instance\n"
+        "from media_assets.settings import load_settings\n"
+        "with open_instance(load_settings()) as i:\n"
         "    print(sum('dagster/backfill' in r.tags for r in i.get_runs()))\n"
     )
-    env = {**os.environ, "DAGSTER_HOME": str(home / "dagster_home")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     return int(out.stdout.strip() or 0)
 

@@ -2,13 +2,17 @@
 
 Dagster's dynamic partitions hold only keys. The pipeline needs the source URI, size, fingerprint
 and per-stage options for a key, and registration must handle 50,000 files in seconds, which rules
-out one Dagster event per file. So the facts live in a small SQLite file next to Dagster's storage
-(``$MEDIA_ASSETS_HOME/sources.sqlite3``): one row per key, written by registration (the CLI and
-the ``new_uploads`` sensor) and read by every run. WAL mode lets many processes read while one
-writes; writes are short single transactions.
+out one Dagster event per file. So the facts live in a table of their own, one row per key,
+written by registration (the CLI and the ``new_uploads`` sensor) and read by every run:
 
-A key, once bound to a URI, stays bound to it: ``upsert`` refuses to rebind it, since that would
-silently attach another file's history to the partition.
+- in a home, a small SQLite file next to Dagster's storage (``$MEDIA_ASSETS_HOME/sources.sqlite3``,
+  ``SqliteSourceRegistry``); WAL mode lets many processes read while one writes;
+- with a database (``MEDIA_ASSETS_DATABASE_URL``), a table in it that every machine of the
+  deployment shares (``media_assets.postgres.registry``), as Dagster's partitions are shared.
+
+``open_registry(settings)`` picks the one the settings say. Either way, a key once bound to a URI
+stays bound to it: ``upsert`` refuses to rebind it, since that would silently attach another
+file's history to the partition.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from media_assets.settings import load_settings
+from media_assets.settings import Settings, load_settings
 from media_assets.sources import SourceFile
 
 _SCHEMA = """
@@ -37,7 +41,8 @@ CREATE TABLE IF NOT EXISTS sources (
 );
 CREATE INDEX IF NOT EXISTS sources_uri ON sources (uri);
 """
-_COLUMNS = "key, uri, name, size, mtime_ns, fingerprint, options_json"
+SOURCE_COLUMNS = ("key", "uri", "name", "size", "mtime_ns", "fingerprint", "options_json")
+_COLUMNS = ", ".join(SOURCE_COLUMNS)
 # SQLite builds before 3.32 allow at most 999 bound parameters per statement.
 _CHUNK = 900
 _BUSY_TIMEOUT_S = 30.0
@@ -55,8 +60,53 @@ class KeyConflictError(ValueError):
         super().__init__(f"partition keys already bound to other sources: {shown}{more}")
 
 
-class SourceRegistry:
-    """Source facts by partition key, in a SQLite file shared by all processes."""
+class SourceRegistry(Protocol):
+    """Source facts by partition key, shared by every process (and machine) of a deployment."""
+
+    def upsert(self, files: Iterable[SourceFile]) -> int:
+        """Record or refresh facts for these files in one transaction; returns how many.
+
+        Raises ``KeyConflictError`` (writing nothing) if a key is registered for another URI.
+        """
+        ...
+
+    def get(self, key: str) -> SourceFile | None:
+        """The facts for one key, or ``None`` if it was never registered."""
+        ...
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, SourceFile]:
+        """The facts for these keys; unregistered keys are absent from the result."""
+        ...
+
+    def keys_for_uris(self, uris: Iterable[str]) -> dict[str, str]:
+        """Registered partition keys by source URI; unknown URIs are absent."""
+        ...
+
+    def stat_index(self) -> dict[str, tuple[int | None, int | None]]:
+        """``(size, mtime_ns)`` of every registered key, in one query (for change detection)."""
+        ...
+
+    def count(self) -> int:
+        """How many keys are registered."""
+        ...
+
+
+def open_registry(settings: Settings) -> SourceRegistry:
+    """The registry ``settings`` point at: the database's when there is one, else the home's."""
+    if settings.database_url is not None:
+        from media_assets.postgres.registry import PostgresSourceRegistry
+
+        return PostgresSourceRegistry(settings.database_url.get_secret_value())
+    return SqliteSourceRegistry(settings.sources_db_path)
+
+
+def default_registry() -> SourceRegistry:
+    """The registry of the settings in the environment (what runs and sensors use)."""
+    return open_registry(load_settings())
+
+
+class SqliteSourceRegistry:
+    """Source facts by partition key, in a SQLite file shared by all processes of one machine."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -64,11 +114,6 @@ class SourceRegistry:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
-
-    @classmethod
-    def default(cls) -> SourceRegistry:
-        """The registry under ``MEDIA_ASSETS_HOME``."""
-        return cls(load_settings().sources_db_path)
 
     def upsert(self, files: Iterable[SourceFile]) -> int:
         """Record or refresh facts for these files in one transaction; returns how many.
@@ -83,12 +128,11 @@ class SourceRegistry:
             # Taking the write lock first makes the conflict check and the write one atomic step.
             conn.execute("BEGIN IMMEDIATE")
             try:
-                registered = self._uris(conn, [file.key for file in batch])
-                conflicts = [
-                    (file, registered[file.key])
-                    for file in batch
-                    if registered.get(file.key, file.uri) != file.uri
-                ]
+                bound = self._uris(conn, [file.key for file in batch])
+                conflicts: list[tuple[SourceFile, str]] = []
+                for file in batch:  # earlier files of the batch bind their keys too
+                    if bound.setdefault(file.key, file.uri) != file.uri:
+                        conflicts.append((file, bound[file.key]))
                 if conflicts:
                     raise KeyConflictError(conflicts)
                 conn.executemany(
@@ -97,7 +141,7 @@ class SourceRegistry:
                     " ON CONFLICT (key) DO UPDATE SET name = excluded.name,"
                     " size = excluded.size, mtime_ns = excluded.mtime_ns,"
                     " fingerprint = excluded.fingerprint, options_json = excluded.options_json",
-                    [(*_to_row(file), now_ms) for file in batch],
+                    [(*source_row(file), now_ms) for file in batch],
                 )
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -111,7 +155,7 @@ class SourceRegistry:
             row = conn.execute(
                 f"SELECT {_COLUMNS}, registered_at FROM sources WHERE key = ?", (key,)
             ).fetchone()
-        return _from_row(row) if row else None
+        return source_from_row(row) if row else None
 
     def get_many(self, keys: Iterable[str]) -> dict[str, SourceFile]:
         """The facts for these keys; unregistered keys are absent from the result."""
@@ -122,7 +166,7 @@ class SourceRegistry:
                 for row in conn.execute(
                     f"SELECT {_COLUMNS}, registered_at FROM sources WHERE key IN ({marks})", chunk
                 ):
-                    found[row[0]] = _from_row(row)
+                    found[row[0]] = source_from_row(row)
         return found
 
     def keys_for_uris(self, uris: Iterable[str]) -> dict[str, str]:
@@ -175,13 +219,14 @@ class SourceRegistry:
         return found
 
 
-_Row = tuple[str, str, str, int | None, int | None, str | None, str]
 # A JSONL entry's "kind" rides in the options JSON under a key no stage can have, so registries
 # written before it existed read the same and no column is added.
 _KIND_KEY = "@kind"
+SourceRow = tuple[str, str, str, int | None, int | None, str | None, str]
 
 
-def _to_row(file: SourceFile) -> _Row:
+def source_row(file: SourceFile) -> SourceRow:
+    """The stored columns of ``file`` (``SOURCE_COLUMNS``, options as canonical JSON)."""
     return (
         file.key,
         file.uri,
@@ -197,7 +242,8 @@ def _to_row(file: SourceFile) -> _Row:
     )
 
 
-def _from_row(row: Sequence[Any]) -> SourceFile:
+def source_from_row(row: Sequence[Any]) -> SourceFile:
+    """The file stored as ``row`` (``SOURCE_COLUMNS`` first, extra columns ignored)."""
     key, uri, name, size, mtime_ns, fingerprint, options_json = row[:7]
     options = json.loads(options_json)
     kind = options.pop(_KIND_KEY, None)

@@ -123,10 +123,21 @@ class Settings(BaseSettings):
         default=DEFAULT_RUN_IN_FLIGHT, ge=1, description="remote jobs one run keeps in flight"
     )
     max_in_flight: int | None = Field(
-        default=None, ge=1, description="remote jobs in flight across every run on this machine"
+        default=None,
+        ge=1,
+        description="remote jobs in flight across every run: on this machine, or on every machine"
+        " of the deployment with a database",
     )
     requests_per_second: float | None = Field(
-        default=None, gt=0, description="ceiling on Ittybit API requests per second, per process"
+        default=None,
+        gt=0,
+        description="API requests per second: per process, or across the deployment with a"
+        " database",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host:port/db shared by every machine of a"
+        " deployment; unset = everything in the SQLite home",
     )
     deadlines: Annotated[dict[str, float], NoDecode] = Field(
         default_factory=dict,
@@ -186,11 +197,25 @@ class Settings(BaseSettings):
         return {**DEFAULT_DEADLINES, **self.deadlines}
 
     @field_validator(
-        "ittybit_api_key", "ittybit_base_url", "watch_dir", "dagster_home", mode="before"
+        "ittybit_api_key",
+        "ittybit_base_url",
+        "watch_dir",
+        "dagster_home",
+        "database_url",
+        "requests_per_second",
+        "max_in_flight",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        return SecretStr(sqlalchemy_postgres_url(value.get_secret_value()))
 
     # -- derived places ---------------------------------------------------------------------
 
@@ -236,6 +261,11 @@ class Settings(BaseSettings):
     def logs_dir(self) -> Path:
         return self.home_dir / "logs"
 
+    @property
+    def uses_database(self) -> bool:
+        """Whether Dagster's storage, the registry and the caps live in a shared database."""
+        return self.database_url is not None
+
     # -- the Ittybit service --------------------------------------------------------------------
 
     @property
@@ -248,6 +278,28 @@ class Settings(BaseSettings):
         if self.ittybit_base_url:
             return self.ittybit_base_url.rstrip("/")
         return HOSTED_BASE_URL if self.uses_hosted_api else LOCAL_BASE_URL
+
+
+# SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; dagster-postgres installs psycopg2.
+POSTGRES_SCHEME = "postgresql+psycopg2"
+_POSTGRES_SCHEMES = ("postgres", "postgresql", POSTGRES_SCHEME)
+
+
+def sqlalchemy_postgres_url(url: str) -> str:
+    """``url`` with the scheme SQLAlchemy needs for psycopg2; raises if it is not PostgreSQL.
+
+    The message never repeats the URL: it may carry a password.
+    """
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or scheme.lower() not in _POSTGRES_SCHEMES or not rest:
+        raise ValueError("expected a postgresql://user:password@host:port/database URL")
+    return f"{POSTGRES_SCHEME}://{rest}"
+
+
+def libpq_url(url: str) -> str:
+    """``url`` as libpq (psycopg2.connect) reads it: the plain postgresql:// scheme."""
+    _, _, rest = sqlalchemy_postgres_url(url).partition("://")
+    return f"postgresql://{rest}"
 
 
 class SettingsError(ValueError):
@@ -327,6 +379,9 @@ def child_environment(
     return {**base, **settings_environment(settings)}
 
 
+_SECRET_FIELDS = frozenset({"ittybit_api_key", "database_url"})
+
+
 def load_settings() -> Settings:
     """The settings as the environment says now; a malformed value raises ``SettingsError``."""
     try:
@@ -336,6 +391,7 @@ def load_settings() -> Settings:
         for problem in error.errors():
             field = str(problem["loc"][0]) if problem["loc"] else ""
             name = env_name(field) if field in Settings.model_fields else field
-            shown = "" if field == "ittybit_api_key" else f" (got {problem.get('input')!r})"
+            secret = field in _SECRET_FIELDS
+            shown = "" if secret else f" (got {problem.get('input')!r})"
             problems.append(f"{name}: {problem['msg']}{shown}")
         raise SettingsError("; ".join(problems)) from None

@@ -2,16 +2,19 @@
 
 import contextlib
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import psycopg2
 import pytest
 from product_env import HOME_ENV, is_product_variable
 
 from media_assets.local_ittybit import RunningService, ServiceConfig
 from media_assets.local_ittybit.server import running_in_thread
+from media_assets.postgres.scratch_server import ScratchPostgres
 
 MakeConfig = Callable[..., ServiceConfig]
 
@@ -70,3 +73,21 @@ def start_service(
 def service(start_service: Callable[..., RunningService]) -> RunningService:
     """A default service of the folder's config: simulate engine, fast jobs, no faults."""
     return start_service()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[ScratchPostgres]:
+    """One throwaway PostgreSQL server for the session (stopped and deleted at its end)."""
+    with ScratchPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: ScratchPostgres) -> str:
+    """``postgresql://`` URL of a new, empty database of its own on the session's server."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with contextlib.closing(psycopg2.connect(postgres_server.url)) as connection:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {name}")
+    return postgres_server.url.rsplit("/", 1)[0] + f"/{name}"

@@ -44,12 +44,21 @@ def _imports_outside(room: str, allowed: tuple[str, ...], forbidden_roots: set[s
         ("local_ittybit", ("media_assets.local_ittybit",)),
         ("engine", ("media_assets.engine", "media_assets.ittybit", "media_assets.results")),
         ("results", ()),
+        (
+            "postgres",
+            (
+                "media_assets.postgres",
+                "media_assets.registry",
+                "media_assets.sources",
+                "media_assets.settings",
+            ),
+        ),
     ],
 )
 def test_dagster_free_rooms_import_neither_dagster_nor_later_rooms(
     room: str, allowed: tuple[str, ...]
 ) -> None:
-    """The client, the local service, the engine and the vocabulary know nothing of Dagster."""
+    """The client, the service, the engine, the vocabulary and postgres/ know nothing of Dagster."""
     assert not _imports_outside(room, allowed, {"dagster", "media_assets"})
 
 

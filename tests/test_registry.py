@@ -1,4 +1,4 @@
-"""The source registry: facts by partition key in a shared SQLite file."""
+"""The source registry: facts by partition key, in a home's SQLite file or the database."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from media_assets.registry import KeyConflictError, SourceRegistry
+from media_assets.postgres.registry import PostgresSourceRegistry
+from media_assets.registry import (
+    KeyConflictError,
+    SourceRegistry,
+    SqliteSourceRegistry,
+    default_registry,
+)
 from media_assets.sources import SourceFile
 
 
@@ -25,9 +31,12 @@ def source(index: int, **changes: object) -> SourceFile:
     return SourceFile(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> SourceRegistry:
-    return SourceRegistry(tmp_path / "home" / "sources.sqlite3")
+@pytest.fixture(params=["sqlite", "postgres"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> SourceRegistry:
+    """Each behaviour below holds for both registries."""
+    if request.param == "postgres":
+        return PostgresSourceRegistry(request.getfixturevalue("postgres_url"))
+    return SqliteSourceRegistry(tmp_path / "home" / "sources.sqlite3")
 
 
 def test_upsert_then_get_returns_the_same_facts(registry: SourceRegistry) -> None:
@@ -95,8 +104,9 @@ def test_stat_index_lists_sizes_and_mtimes(registry: SourceRegistry) -> None:
     }
 
 
-def test_registry_uses_wal(registry: SourceRegistry) -> None:
-    """The database is in WAL mode so readers never block the writer."""
+def test_registry_uses_wal(tmp_path: Path) -> None:
+    """The SQLite file is in WAL mode so readers never block the writer."""
+    registry = SqliteSourceRegistry(tmp_path / "sources.sqlite3")
     with sqlite3.connect(registry.path) as conn:
         (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
     assert mode == "wal"
@@ -105,10 +115,34 @@ def test_registry_uses_wal(registry: SourceRegistry) -> None:
 def test_registry_is_shared_between_handles(tmp_path: Path) -> None:
     """A second handle on the same file (as another process would open) sees the writes."""
     path = tmp_path / "sources.sqlite3"
-    SourceRegistry(path).upsert([source(3)])
-    assert SourceRegistry(path).get(source(3).key) == source(3)
+    SqliteSourceRegistry(path).upsert([source(3)])
+    assert SqliteSourceRegistry(path).get(source(3).key) == source(3)
 
 
 def test_default_registry_lives_in_home(home: Path) -> None:
-    """The default registry is MEDIA_ASSETS_HOME/sources.sqlite3."""
-    assert SourceRegistry.default().path == home / "sources.sqlite3"
+    """Without a database the default registry is MEDIA_ASSETS_HOME/sources.sqlite3."""
+    registry = default_registry()
+    assert isinstance(registry, SqliteSourceRegistry)
+    assert registry.path == home / "sources.sqlite3"
+
+
+def test_default_registry_is_the_databases_when_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    """With MEDIA_ASSETS_DATABASE_URL every home reads and writes the same registry."""
+    monkeypatch.setenv("MEDIA_ASSETS_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "machine-a"))
+    default_registry().upsert([source(4)])
+    monkeypatch.setenv("MEDIA_ASSETS_HOME", str(tmp_path / "machine-b"))
+    assert default_registry().get(source(4).key) == source(4)
+    assert not (tmp_path / "machine-a" / "sources.sqlite3").exists()
+
+
+def test_one_batch_naming_a_key_twice_for_two_uris_is_a_conflict(
+    registry: SourceRegistry,
+) -> None:
+    """Two files of one batch claiming one key are refused as two batches would be."""
+    twin = source(1, uri="file:///elsewhere/clip_1.mp4")
+    with pytest.raises(KeyConflictError):
+        registry.upsert([source(1), twin])
+    assert registry.get(source(1).key) is None

@@ -135,3 +135,62 @@ def test_child_environment_drops_stale_values(monkeypatch: pytest.MonkeyPatch) -
     assert "ITTYBIT_BASE_URL" not in env
     assert "ITTYBIT_BASE_URL" not in settings_environment(settings)
     assert env["PATH"]
+
+
+def test_database_url_gets_the_psycopg2_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
+    """postgres:// and postgresql:// both become postgresql+psycopg2://, for Dagster's storage."""
+    for given in ("postgres://u:pw@db:5432/media", "postgresql://u:pw@db:5432/media"):
+        monkeypatch.setenv("MEDIA_ASSETS_DATABASE_URL", given)
+        settings = load_settings()
+        assert settings.uses_database
+        assert settings.database_url is not None
+        assert (
+            settings.database_url.get_secret_value() == "postgresql+psycopg2://u:pw@db:5432/media"
+        )
+
+
+def test_blank_database_url_means_the_sqlite_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty MEDIA_ASSETS_DATABASE_URL is the same as none."""
+    monkeypatch.setenv("MEDIA_ASSETS_DATABASE_URL", " ")
+    assert not load_settings().uses_database
+
+
+def test_other_databases_are_refused_without_showing_the_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A non-PostgreSQL URL is a configuration error that does not repeat the password."""
+    monkeypatch.setenv("MEDIA_ASSETS_DATABASE_URL", "mysql://u:hunter2@db/media")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "MEDIA_ASSETS_DATABASE_URL" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+    assert "hunter2" not in repr(raised.value)
+
+
+def test_database_password_is_not_in_the_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The URL may carry a password: the settings' repr hides it."""
+    monkeypatch.setenv("MEDIA_ASSETS_DATABASE_URL", "postgresql://u:hunter2@db/media")
+    assert "hunter2" not in repr(load_settings())
+
+
+def test_children_get_the_url_dagster_can_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Processes the CLI starts read the URL from their environment with the psycopg2 scheme."""
+    monkeypatch.setenv("MEDIA_ASSETS_DATABASE_URL", "postgresql://u:pw@db/media")
+    env = child_environment(load_settings())
+    assert env["MEDIA_ASSETS_DATABASE_URL"] == "postgresql+psycopg2://u:pw@db/media"
+
+
+def test_requests_per_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MEDIA_ASSETS_REQUESTS_PER_SECOND is a positive number; unset means no ceiling."""
+    assert load_settings().requests_per_second is None
+    monkeypatch.setenv("MEDIA_ASSETS_REQUESTS_PER_SECOND", "2.5")
+    assert load_settings().requests_per_second == 2.5
+    monkeypatch.setenv("MEDIA_ASSETS_REQUESTS_PER_SECOND", "0")
+    with pytest.raises(SettingsError):
+        load_settings()
+
+
+def test_blank_cap_means_no_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty MEDIA_ASSETS_MAX_IN_FLIGHT (as a deployment passes an unset one) is no cap."""
+    monkeypatch.setenv("MEDIA_ASSETS_MAX_IN_FLIGHT", "")
+    assert load_settings().max_in_flight is None

@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +28,8 @@ from media_assets.instance.backfills import (
 from media_assets.results import Stage
 
 BACKFILL_PRIORITY = "-1"  # below UI and sensor runs, so new uploads are not starved
+# Seconds a storage id must have been seen before reads start after it (see ``SettledCursor``).
+CURSOR_SETTLE_S = 10.0
 
 
 def launch_backfill(
@@ -73,8 +75,39 @@ class Progress:
         return self.done >= self.files and not any(self.runs.get(s, 0) for s in active)
 
 
+class SettledCursor:
+    """Where to read events from next, so that no event is missed however commits interleave.
+
+    On PostgreSQL an event's storage id is drawn from a sequence when its row is inserted, and
+    transactions commit in any order: an event with a smaller id can become visible after one
+    with a larger id that was already read. Moving the cursor to the largest id read would skip
+    it. So reads start after the largest id seen at least ``settle_s`` seconds ago: the recent
+    window is read again (the reader keeps the latest result per file, so a second sighting
+    changes nothing) and a late commit inside it is still found. Dagster writes each event in a
+    short transaction of its own, far shorter than the window. (SQLite assigns ids at commit, in
+    order; the window costs it a little re-reading only.)
+    """
+
+    def __init__(self, start: int, *, settle_s: float = CURSOR_SETTLE_S) -> None:
+        self._settled = start
+        self._settle_s = settle_s
+        self._sightings: deque[tuple[float, int]] = deque()
+
+    def position(self) -> int:
+        """The storage id to read after."""
+        now = time.monotonic()
+        while self._sightings and now - self._sightings[0][0] >= self._settle_s:
+            _, storage_id = self._sightings.popleft()
+            self._settled = max(self._settled, storage_id)
+        return self._settled
+
+    def saw(self, storage_id: int) -> None:
+        """A read found events up to ``storage_id``."""
+        self._sightings.append((time.monotonic(), storage_id))
+
+
 class ProgressReader:
-    """Reads a backfill's progress; each read looks only at events since the previous one.
+    """Reads a backfill's progress; each read looks only at events of the last few seconds.
 
     A file is done when every selected stage has a result (materialization or failure
     observation) since the launch; the latest result per stage decides whether it failed.
@@ -92,14 +125,14 @@ class ProgressReader:
         self._backfill_id = backfill_id
         self._keys = keys
         self._stages = list(stages)
-        # Per stage, the newest storage id read so far.
-        self._cursors = dict.fromkeys(stages, after_storage_id)
+        # Per stage, where the next read starts.
+        self._cursors = {stage: SettledCursor(after_storage_id) for stage in stages}
         # Per file, per stage: its latest result.
         self._results: dict[str, dict[Stage, ResultMark]] = {}
 
     def read(self) -> Progress:
         for stage, cursor in self._cursors.items():
-            marks = latest_marks(self._instance, stage, after_storage_id=cursor)
+            marks = latest_marks(self._instance, stage, after_storage_id=cursor.position())
             for key, mark in marks.items():
                 if key not in self._keys:
                     continue
@@ -107,7 +140,7 @@ class ProgressReader:
                 if stage not in per_stage or per_stage[stage].storage_id < mark.storage_id:
                     per_stage[stage] = mark
             if marks:
-                self._cursors[stage] = max(cursor, *(mark.storage_id for mark in marks.values()))
+                cursor.saw(max(mark.storage_id for mark in marks.values()))
         done = [key for key, per in self._results.items() if len(per) >= len(self._stages)]
         failed_files = sum(1 for key in done if any(m.failed for m in self._results[key].values()))
         runs = Counter(
@@ -170,6 +203,8 @@ def watch(
     last_line = ""
     last_print = 0.0
     while True:
+        if on_poll is not None:
+            on_poll()
         polled = time.monotonic()
         if on_poll is not None:
             on_poll()

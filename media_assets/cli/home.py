@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import dagster as dg
 
 from media_assets.instance.config import write_instance_config
+from media_assets.instance.connections import keep_connections_open
+from media_assets.instance.loading import open_home_instance
 from media_assets.settings import Settings
 
 
@@ -15,16 +17,19 @@ def prepare_home(settings: Settings) -> None:
     """Create the work folder and a persistent ``DAGSTER_HOME`` with its ``dagster.yaml``.
 
     Dagster deletes a temporary home on exit, losing runs and partitions, so ``DAGSTER_HOME`` is
-    always a real folder: the user's own if set, else ``$MEDIA_ASSETS_HOME/dagster_home``.
+    always a real folder: the user's own if set, else ``$MEDIA_ASSETS_HOME/dagster_home``. Its
+    storage is the database when the settings name one, else the folder itself.
     """
     settings.home_dir.mkdir(parents=True, exist_ok=True)
     settings.dagster_home_dir.mkdir(parents=True, exist_ok=True)
-    write_instance_config(settings.dagster_home_dir)
+    write_instance_config(settings.dagster_home_dir, database=settings.uses_database)
 
 
 @contextlib.contextmanager
 def open_instance(settings: Settings) -> Iterator[dg.DagsterInstance]:
     """The home's Dagster instance (prepared first), closed on exit."""
     prepare_home(settings)
-    with dg.DagsterInstance.from_config(str(settings.dagster_home_dir)) as instance:
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    with open_home_instance(settings.dagster_home_dir, database_url=url) as instance:
+        keep_connections_open(instance)  # progress polls and manifests read the log a lot
         yield instance

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +18,10 @@ from media_assets.cli.backfill import (
     wait_for_runs_to_end,
     watch,
 )
+from media_assets.cli.daemon_keeper import dagster_daemon
 from media_assets.cli.home import open_instance
 from media_assets.cli.report import build_manifest, print_summary
-from media_assets.cli.services import dagster_daemon, ittybit_service
+from media_assets.cli.services import ittybit_service
 from media_assets.cli.settle import settle_files
 from media_assets.defs.definitions import build_definitions
 from media_assets.defs.latest_results import unfinished_keys
@@ -28,12 +30,11 @@ from media_assets.instance.backfills import (
     abandon_backfill,
     abandoned_backfills,
     cancel_backfill,
-    close_backfills,
     fail_unfinished_runs,
 )
-from media_assets.registry import SourceRegistry
+from media_assets.registry import open_registry
 from media_assets.results import pipeline_stages
-from media_assets.settings import CODE_LOCATION_MODULE, Settings
+from media_assets.settings import Settings, child_environment
 from media_assets.sources import SourceError, SourceFile, discover
 
 EXIT_OK = 0
@@ -57,6 +58,7 @@ COMMAND = "media-assets run"
 BACKFILL_RUN_SLOTS = 3
 # How long started runs get to cancel their remote jobs when the command is interrupted.
 CANCEL_WAIT_S = 60.0
+CLOSE_BACKFILL_TIMEOUT_S = 120
 
 
 def run_library(options: RunOptions, settings: Settings) -> int:
@@ -80,17 +82,22 @@ def run_library(options: RunOptions, settings: Settings) -> int:
         print("error: none of the sources can be processed", file=sys.stderr)
         return EXIT_USAGE if not settled.still_written else EXIT_SOME_FAILED
     settings = _sized_for(settings, options, len(files))
+    launched: str | None = None
     with (
         open_instance(settings) as instance,
         ittybit_service(
             settings, allow_roots=_allowed_roots(files), engine=options.engine
         ) as settings,
         dagster_daemon(
-            instance, settings, log_path=settings.logs_dir / "daemon.log", command=COMMAND
+            instance,
+            settings,
+            log_path=settings.logs_dir / "daemon.log",
+            command_name=COMMAND,
+            own_backfill=lambda: launched,
         ) as daemon,
     ):
         _abandon_orphans(instance)
-        registry = SourceRegistry(settings.sources_db_path)
+        registry = open_registry(settings)
         added = register_sources(instance, files, registry=registry)
         stages = pipeline_stages(adaptive_video=settings.adaptive_video)
         given = keys = [file.key for file in files]
@@ -109,6 +116,7 @@ def run_library(options: RunOptions, settings: Settings) -> int:
             run_config=_run_config(options),
             title=f"media-assets run ({len(keys)} files)",
         )
+        launched = backfill_id
         print(f"backfill {backfill_id} launched; runs go through the Dagster run queue")
 
         def keep_daemon() -> None:
@@ -119,9 +127,9 @@ def run_library(options: RunOptions, settings: Settings) -> int:
         except BaseException:
             _cancel(instance, backfill_id)
             raise
-        closes_backfill = daemon.started
+        closes_backfill = daemon.keeps_one
     if closes_backfill:
-        _close_backfill(instance, backfill_id)
+        _close_backfill(settings, backfill_id)
     with open_instance(settings) as instance:
         build_manifest(instance)
         return _finish(instance, settings, given, errors, backfill_id=backfill_id)
@@ -191,14 +199,24 @@ def _sized_for(settings: Settings, options: RunOptions, files: int) -> Settings:
     return settings.model_copy(update={"files_per_run": size})
 
 
-def _close_backfill(instance: dg.DagsterInstance, backfill_id: str) -> None:
+def _close_backfill(settings: Settings, backfill_id: str) -> None:
     """Give the finished backfill its final status now, not at the next daemon's first tick."""
+    command = [sys.executable, "-m", "media_assets.instance.backfills", backfill_id]
     try:
-        state = close_backfills(instance, backfill_id, code_location_module=CODE_LOCATION_MODULE)
-    except Exception as error:  # never fail a finished run over UI bookkeeping
-        state = None
-        print(f"warning: could not close backfill {backfill_id}: {error}", file=sys.stderr)
-    if state is None or not state.ended:
+        done = subprocess.run(
+            command,
+            env=child_environment(settings),
+            capture_output=True,
+            text=True,
+            timeout=CLOSE_BACKFILL_TIMEOUT_S,
+        )
+        closed = done.returncode == 0
+        if done.returncode not in (0, 1):  # never fail a finished run over UI bookkeeping
+            print(f"warning: could not close backfill {backfill_id}:", file=sys.stderr)
+            print(done.stderr.strip()[-2000:], file=sys.stderr)
+    except subprocess.TimeoutExpired:
+        closed = False
+    if not closed:
         print(
             f"backfill {backfill_id} is still open; the next Dagster daemon to run closes it",
             file=sys.stderr,

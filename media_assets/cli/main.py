@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="register SOURCEs and backfill them through Dagster")
     run.add_argument("sources", nargs="+", metavar="SOURCE", help="folder, JSONL file or URL")
     run.add_argument(
-        "--max-in-flight", type=_positive_int, help="remote jobs in flight, machine-wide"
+        "--max-in-flight", type=_positive_int, help="remote jobs in flight across runs"
     )
     run.add_argument(
         "--requests-per-second",

@@ -12,7 +12,7 @@ import dagster as dg
 from media_assets.defs.batch_manifest import batch_manifest
 from media_assets.defs.partitions import MEDIA_FILES
 from media_assets.defs.sensors import RANGE_END_TAG, RANGE_START_TAG
-from media_assets.manifest.queries import query, render
+from media_assets.manifest.queries import query, read_summary, render
 from media_assets.manifest.schema import STAGE_ORDER_SQL, TABLE
 from media_assets.sources import SourceError
 
@@ -47,7 +47,7 @@ def print_summary(
     if not path.is_file():
         build_manifest(instance)
     wanted = list(dict.fromkeys(keys))
-    stream.write(render(_summary(path, wanted), "table") + "\n")
+    stream.write(render(read_summary(path, wanted), "table") + "\n")
     # The first failed stage in pipeline order is the cause; later ones only say "upstream".
     failed = query(
         path,
@@ -92,23 +92,6 @@ def print_summary(
             stream.write(f"  {error.source}: {error.reason}\n")
     stream.write(f"\nmanifest: {path}\n")
     return len(failed) + len(pending)
-
-
-def _summary(path: Path, keys: list[str]) -> list[dict[str, object]]:
-    """``batch_summary``'s rows, over the files ``keys`` only."""
-    counts = ", ".join(
-        f"count(*) FILTER (WHERE status = '{status}') AS {status}"
-        for status in ("succeeded", "failed", "not_applicable", "pending")
-    )
-    return query(
-        path,
-        f"SELECT * FROM (SELECT stage, count(*) AS total, {counts} FROM {TABLE} "
-        "WHERE partition_key IN (SELECT unnest($keys)) GROUP BY stage "
-        f"UNION ALL SELECT 'all', count(*), {counts} FROM {TABLE} "
-        "WHERE partition_key IN (SELECT unnest($keys))) "
-        f"ORDER BY {STAGE_ORDER_SQL}",
-        {"keys": keys},
-    )
 
 
 def unfinished_run_reasons(instance: dg.DagsterInstance, backfill_id: str) -> dict[str, str]:

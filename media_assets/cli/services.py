@@ -1,6 +1,7 @@
 """The processes a command may need: the local Ittybit service and the Dagster daemon.
 
-Each is started only when nothing already serves, and stopped by whoever started it.
+Each is started only when nothing already serves, and stopped by whoever started it
+(``daemon_keeper`` has the daemon's rules).
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ import contextlib
 import os
 import socket
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -18,18 +18,17 @@ from urllib.parse import urlparse
 import dagster as dg
 import httpx
 
+from media_assets.cli.daemon_keeper import DaemonConflict, daemon_lease, daemon_running
 from media_assets.cli.tether import Tethered, die_with_parent
 from media_assets.instance.daemon import (
     DaemonOwner,
     clear_daemon_owner,
-    daemon_command,
     daemon_owner,
     record_daemon_owner,
 )
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService
 from media_assets.settings import (
-    CODE_LOCATION_MODULE,
     Settings,
     child_environment,
     work_identity,
@@ -138,126 +137,6 @@ def ittybit_service(
         service.stop()
 
 
-def daemon_running(instance: dg.DagsterInstance) -> bool:
-    """A daemon heartbeat in the last minute and a half means one is serving this instance."""
-    heartbeats = instance.get_daemon_heartbeats()
-    beat = heartbeats.get("BACKFILL") or heartbeats.get("QUEUED_RUN_COORDINATOR")
-    return beat is not None and time.time() - beat.timestamp < DAEMON_HEARTBEAT_FRESH_S
-
-
-class DaemonConflict(ValueError):
-    """A daemon serves this instance with settings that would send this command's work elsewhere."""
-
-
-class DaemonLost(RuntimeError):
-    """The daemon this command started kept stopping on its own."""
-
-
-# A daemon that stops on its own is started again this many times before the command gives up.
-DAEMON_RESTARTS = 3
-
-
-class DaemonHandle:
-    """The daemon a command relies on: its own (tethered) or one it found serving."""
-
-    def __init__(
-        self, instance: dg.DagsterInstance, settings: Settings, *, log_path: Path, command: str
-    ) -> None:
-        self._instance = instance
-        self._settings = settings
-        self._log_path = log_path
-        self._command = command
-        self._tether: Tethered | None = None
-        self._restarts = 0
-        self.fingerprint, self.summary = work_identity(settings)
-
-    @property
-    def started(self) -> bool:
-        return self._tether is not None
-
-    def attach(self) -> None:
-        """Use the daemon serving the instance if its settings match, else start one."""
-        if daemon_running(self._instance):
-            owner = daemon_owner(self._instance)
-            if owner is not None and owner.fingerprint != self.fingerprint:
-                raise DaemonConflict(
-                    f"a Dagster daemon started by `{owner.command}` (pid {owner.pid} on "
-                    f"{owner.host}) serves this instance with other settings ({owner.summary}); "
-                    f"this command has {self.summary}. Let it finish or stop it, or use the same "
-                    "settings"
-                )
-            return
-        self._start()
-
-    def check(self, on_lost: Callable[[], None] | None = None) -> None:
-        """Called while waiting: a daemon that went away is started again.
-
-        When our own daemon stopped, its process group (code server, run workers) went with it;
-        ``on_lost`` is called before the new one starts, to settle what those workers left.
-        """
-        if self._tether is not None:
-            if self._tether.poll() is None:
-                return
-            self._restarts += 1
-            if self._restarts > DAEMON_RESTARTS:
-                raise DaemonLost(
-                    f"the Dagster daemon stopped {self._restarts} times; see {self._log_path}"
-                )
-            print("the Dagster daemon stopped; starting it again", file=sys.stderr)
-            self._tether = None
-            self._instance.wipe_daemon_heartbeats()
-            if on_lost is not None:
-                on_lost()
-            self._start()
-            return
-        if not daemon_running(self._instance):
-            # The command that kept the daemon we used has finished and stopped it.
-            self._start()
-
-    def _start(self) -> None:
-        self._log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._log_path.open("ab") as log:
-            self._tether = Tethered(
-                daemon_command(CODE_LOCATION_MODULE), env=child_environment(self._settings), log=log
-            )
-        record_daemon_owner(
-            self._instance,
-            DaemonOwner(
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                command=self._command,
-                fingerprint=self.fingerprint,
-                summary=self.summary,
-            ),
-        )
-
-    def stop(self) -> None:
-        if self._tether is None:
-            return
-        tether, self._tether = self._tether, None
-        tether.stop()
-        clear_daemon_owner(self._instance, pid=os.getpid())
-        # Its last heartbeats would make the next command think a daemon is still serving.
-        self._instance.wipe_daemon_heartbeats()
-
-
-@contextlib.contextmanager
-def dagster_daemon(
-    instance: dg.DagsterInstance, settings: Settings, *, log_path: Path, command: str
-) -> Iterator[DaemonHandle]:
-    """A daemon for this command's work, stopped on exit if the command started it.
-
-    Raises ``DaemonConflict`` (before anything is started) when a daemon already serving the
-    instance would send the work elsewhere.
-    """
-    handle = DaemonHandle(instance, settings, log_path=log_path, command=command)
-    handle.attach()
-    try:
-        yield handle
-    finally:
-        handle.stop()
-
-
 def serve_dagster_dev(
     instance: dg.DagsterInstance, settings: Settings, command: Sequence[str]
 ) -> int:
@@ -266,7 +145,8 @@ def serve_dagster_dev(
     ``dagster dev`` starts a daemon of its own, so it is refused while another daemon serves the
     instance (two daemons would run every backfill twice).
     """
-    if daemon_running(instance):
+    lease = daemon_lease(settings)
+    if daemon_running(instance) or not lease.try_take():
         owner = daemon_owner(instance)
         by = f" (started by `{owner.command}`, pid {owner.pid} on {owner.host})" if owner else ""
         raise DaemonConflict(
@@ -290,3 +170,4 @@ def serve_dagster_dev(
         tethered.stop()
         clear_daemon_owner(instance, pid=os.getpid())
         instance.wipe_daemon_heartbeats()
+        lease.release()

@@ -9,6 +9,9 @@ whole group down (SIGINT, then SIGKILL after a grace period) when the command di
 to stop. Run workers are in the daemon's group, so they are interrupted too and cancel their
 remote jobs on the way out.
 
+Asked with SIGUSR1 instead, it stops the leader alone and leaves the rest of the group to end
+by itself: a daemon shared with other commands goes, the runs it launched for them finish.
+
 Run as ``python -m media_assets.cli.tether PARENT_PID GRACE_S -- COMMAND...``.
 """
 
@@ -80,8 +83,20 @@ def _serve(parent_pid: int, grace_s: float, command: Sequence[str]) -> int:
             stopping = True
             stop_group(process.pid, process, grace_s)
 
+    def stop_leader(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGUSR1, stop_leader)
     code = process.wait()
     # The leader exited on its own: nothing of its group may outlive it.
     if not stopping:
@@ -126,12 +141,12 @@ class Tethered:
     def wait(self, timeout: float | None = None) -> int:
         return self.process.wait(timeout)
 
-    def stop(self) -> None:
-        """Stop the command and its group; returns once the tether has exited."""
+    def stop(self, *, leader_only: bool = False) -> None:
+        """Stop the command and its group (or the command alone); returns once the tether exited."""
         if self.process.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signal.SIGUSR1 if leader_only else signal.SIGTERM)
         try:
             self.process.wait(timeout=self.grace_s + 10)
         except subprocess.TimeoutExpired:

@@ -11,9 +11,10 @@ import dagster as dg
 
 from media_assets.defs.latest_results import latest_results
 from media_assets.defs.partitions import MEDIA_FILES
+from media_assets.instance.connections import keep_connections_open
 from media_assets.manifest.queries import read_summary
 from media_assets.manifest.writer import write_manifest
-from media_assets.registry import SourceRegistry
+from media_assets.registry import default_registry
 from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, pipeline_stages
 from media_assets.settings import load_settings
 
@@ -26,7 +27,7 @@ def collect_results(instance: dg.DagsterInstance) -> Iterator[MediaResult]:
     The stages are the library's: the contract's four, plus optional ones it turned on.
     """
     keys = instance.get_dynamic_partitions(MEDIA_FILES)
-    sources = SourceRegistry.default().get_many(keys)
+    sources = default_registry().get_many(keys)
     for stage in pipeline_stages(adaptive_video=load_settings().adaptive_video):
         recorded = latest_results(instance, stage)
         for key in keys:
@@ -51,6 +52,7 @@ def collect_results(instance: dg.DagsterInstance) -> Iterator[MediaResult]:
 def batch_manifest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Per-file results and totals of the whole library, as a DuckDB file you can query."""
     path = load_settings().manifest_path
+    keep_connections_open(context.instance)  # reads the latest event of every file and stage
     written = write_manifest(path, collect_results(context.instance))
     summary = read_summary(path)
     columns = [dg.TableColumn(name, "string" if name == "stage" else "int") for name in summary[0]]

@@ -18,14 +18,15 @@ from pydantic import Field
 from media_assets.defs.latest_results import prior_results
 from media_assets.defs.loop_thread import LoopThread
 from media_assets.defs.partitions import media_files
-from media_assets.defs.resources import IttybitResource, SourceUnreachable, machine_slots_for
+from media_assets.defs.resources import IttybitResource, SourceUnreachable, shared_slots_for
 from media_assets.engine.batch import BatchOutcome, run_batch
 from media_assets.engine.chain import ChainSettings, FileTask, StageReport
 from media_assets.engine.journal import KeyValueJournal
 from media_assets.engine.media_kind import guess_media_kind
+from media_assets.instance.connections import keep_connections_open
 from media_assets.instance.job_journal import instance_journal
 from media_assets.ittybit.retry import RetryEvent
-from media_assets.registry import SourceRegistry
+from media_assets.registry import default_registry
 from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 from media_assets.sources import SourceFile
 
@@ -46,8 +47,9 @@ class PipelineConfig(dg.Config):
     )
     max_in_flight: int | None = Field(
         default=None,
-        description="Remote jobs in flight across every run on this machine (overrides the "
-        "resource); the same N as `media-assets run --max-in-flight N`",
+        description="Remote jobs in flight across every run of this machine, or of the deployment "
+        "with a database (overrides the resource); the same N as `media-assets run "
+        "--max-in-flight N`",
     )
     run_in_flight: int | None = Field(
         default=None, description="Remote jobs this run keeps in flight (overrides the resource)"
@@ -103,6 +105,7 @@ def media_pipeline(
     """Run the Ittybit jobs of every selected stage for every file of this run."""
     # No Output is ever yielded: each (stage, file) result is yielded as its own partition's
     # materialization (or failure observation) the moment it is known.
+    keep_connections_open(context.instance)  # several events per file
     keys = list(context.partition_keys)
     stages = frozenset(Stage(key.path[-1]) for key in context.selected_asset_keys)
     recorder = _Recorder()
@@ -142,7 +145,7 @@ async def _run(
     force_token: str,
 ) -> BatchOutcome:
     client = ittybit.make_client(on_retry=recorder.record_retry)
-    machine_slots = machine_slots_for(config.max_in_flight or ittybit.max_in_flight)
+    shared_slots = shared_slots_for(config.max_in_flight or ittybit.max_in_flight)
     deadlines = {**ittybit.deadlines_s, **config.deadlines_s}
     settings = ChainSettings(
         deadlines={Stage(name): seconds for name, seconds in deadlines.items()},
@@ -157,13 +160,13 @@ async def _run(
             settings=settings,
             max_in_flight=config.run_in_flight or ittybit.run_in_flight,
             sink=recorder.record,
-            machine_slots=machine_slots,
+            shared_slots=shared_slots,
             journal=journal,
         )
     finally:
         await client.aclose()
-        if machine_slots is not None:
-            machine_slots.close()
+        if shared_slots is not None:
+            shared_slots.close()
 
 
 def _file_tasks(
@@ -174,7 +177,7 @@ def _file_tasks(
     stages: frozenset[Stage],
 ) -> tuple[list[FileTask], dict[str, tuple[str, str]]]:
     """Build the chain input of every key; keys that cannot run map to the reason why."""
-    sources = SourceRegistry.default().get_many(keys)
+    sources = default_registry().get_many(keys)
     # Reuse needs the ingested result even when ingested itself is not selected.
     priors = prior_results(context.instance, set(stages) | {Stage.INGESTED}, keys)
     tasks: list[FileTask] = []

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from media_assets.registry import SourceRegistry
+from media_assets.registry import SourceRegistry, default_registry
 from media_assets.sources import SourceFile
 
 MEDIA_FILES = "media_files"
@@ -36,7 +36,7 @@ def register_sources(
     ``media_assets.registry.KeyConflictError`` before changing anything if a key is already
     registered for another URI.
     """
-    (registry if registry is not None else SourceRegistry.default()).upsert(files)
+    (registry if registry is not None else default_registry()).upsert(files)
     existing = set(instance.get_dynamic_partitions(MEDIA_FILES))
     new_keys = [key for key in dict.fromkeys(file.key for file in files) if key not in existing]
     for start in range(0, len(new_keys), _ADD_BATCH):

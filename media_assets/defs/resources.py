@@ -4,6 +4,11 @@ Local folders reach the local service as ``file://`` URLs (the CLI starts it wit
 folders as allowed roots). The hosted API cannot read a laptop's disk, so with a key a local file
 needs a public URL: map a folder to a public base URL with ``public_url_map``, or the file fails
 with an error that says so.
+
+The caps that span processes (jobs in flight, requests per second) are shared through whatever
+the run's settings say: the deployment's database when ``MEDIA_ASSETS_DATABASE_URL`` is set, so
+every machine counts against one cap; else lock files in the home (jobs in flight, one machine)
+and a limiter per process (requests).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from urllib.parse import quote, unquote, urlparse
 import dagster as dg
 from pydantic import Field
 
-from media_assets.engine.slots import LockFileSlots
-from media_assets.ittybit import IttybitClient, RateLimit, RetryPolicy
+from media_assets.engine.slots import LockFileSlots, SharedSlots
+from media_assets.ittybit import IttybitClient, RateLimit, RequestLimiter, RetryPolicy
+from media_assets.ittybit.ratelimit import rate_limiter
 from media_assets.ittybit.retry import RetryHook
 from media_assets.settings import (
     API_KEY_ENV,
@@ -45,10 +51,13 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         description="Remote jobs one run keeps in flight",
     )
     max_in_flight: int | None = Field(
-        default=None, description="Remote jobs in flight across every run on this machine"
+        default=None,
+        description="Remote jobs in flight across every run (of the deployment, with a database)",
     )
     requests_per_second: float | None = Field(
-        default=None, description="Ceiling on API requests per second, per process"
+        default=None,
+        description="Ceiling on API requests per second: per process, or across the deployment "
+        "with a database",
     )
     deadlines_s: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_DEADLINES),
@@ -65,17 +74,13 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def make_client(self, *, on_retry: RetryHook | None = None) -> IttybitClient:
         """A new client; make it inside the event loop that will use it."""
-        limit = (
-            RateLimit(requests_per_second=self.requests_per_second)
-            if self.requests_per_second
-            else None
-        )
+        base_url = self.base_url.rstrip("/")
         return IttybitClient(
             api_key=self.api_key,
             # Waiters told the same Retry-After come back spread over a second, not at once.
             retry=RetryPolicy(retry_after_jitter=1.0),
-            base_url=self.base_url.rstrip("/"),
-            rate_limit=limit,
+            base_url=base_url,
+            limiter=request_limiter_for(self.requests_per_second, api=base_url),
             on_retry=on_retry,
             max_connections=max(10, self.run_in_flight * 2),
         )
@@ -116,12 +121,34 @@ def ittybit_resource(settings: Settings) -> IttybitResource:
     )
 
 
-def machine_slots_for(max_in_flight: int | None) -> LockFileSlots | None:
-    """Machine-wide job slots for a cap of ``max_in_flight``, or None when uncapped.
+def shared_slots_for(max_in_flight: int | None) -> SharedSlots | None:
+    """Job slots for a cap of ``max_in_flight`` across runs, or None when uncapped.
 
-    Runs with the same cap share the same lock files, whichever process they run in.
+    Runs with the same cap share the same slots, whichever process they run in: the database's
+    (every machine) when the settings name one, else the home's lock files (this machine).
     """
     if not max_in_flight:
         return None
-    folder = load_settings().slots_dir / str(max_in_flight)
-    return LockFileSlots(folder, max_in_flight)
+    settings = load_settings()
+    if settings.database_url is not None:
+        from media_assets.postgres.slots import AdvisoryLockSlots
+
+        return AdvisoryLockSlots(settings.database_url.get_secret_value(), max_in_flight)
+    return LockFileSlots(settings.slots_dir / str(max_in_flight), max_in_flight)
+
+
+def request_limiter_for(requests_per_second: float | None, *, api: str) -> RequestLimiter | None:
+    """The limiter the client of ``api`` waits on, or None without a ceiling.
+
+    With a database it is one schedule for every process of the deployment that talks to ``api``;
+    without one, a token bucket for this client alone.
+    """
+    if not requests_per_second:
+        return None
+    settings = load_settings()
+    if settings.database_url is not None:
+        from media_assets.postgres.request_rate import PostgresRequestRate
+
+        url = settings.database_url.get_secret_value()
+        return PostgresRequestRate(url, requests_per_second, name=api)
+    return rate_limiter(RateLimit(requests_per_second=requests_per_second))

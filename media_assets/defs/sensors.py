@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import dagster as dg
 
 from media_assets.defs.partitions import MEDIA_FILES, media_files
-from media_assets.registry import KeyConflictError, SourceRegistry
+from media_assets.registry import KeyConflictError, SourceRegistry, default_registry
 from media_assets.results import ALL_STAGES, Stage, pipeline_stages
 from media_assets.settings import env_name, load_settings
 from media_assets.sources import SourceError, SourceFile, fingerprint_file, scan_folder
@@ -183,7 +183,7 @@ def new_uploads(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             cursor=context.cursor,
         )
     max_keys, chunk_size = settings.sensor_max_keys, settings.files_per_run
-    registry = SourceRegistry.default()
+    registry = default_registry()
     plan = plan_uploads(
         scan_folder(folder),
         known_keys=set(context.instance.get_dynamic_partitions(MEDIA_FILES)),

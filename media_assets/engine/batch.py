@@ -1,8 +1,8 @@
 """Many files at once: a bounded number of remote jobs in flight, no barrier between stages.
 
 Files start as soon as there is room; each runs its own chain, so one file's transcode overlaps
-another's ingest. ``max_in_flight`` bounds the remote jobs of this batch; an optional
-``LockFileSlots`` bounds them across every process on the machine.
+another's ingest. ``max_in_flight`` bounds the remote jobs of this batch; optional
+``SharedSlots`` bound them across every process (of the machine, or of the deployment).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from media_assets.engine.chain import ChainSettings, FileChain, FileTask, ReportSink
 from media_assets.engine.journal import JobJournal, MemoryJournal
-from media_assets.engine.slots import JobSlots, LockFileSlots
+from media_assets.engine.slots import JobSlots, SharedSlots
 from media_assets.ittybit import IttybitClient
 from media_assets.results import MediaResult
 
@@ -34,7 +34,7 @@ async def run_batch(
     settings: ChainSettings,
     max_in_flight: int,
     sink: ReportSink,
-    machine_slots: LockFileSlots | None = None,
+    shared_slots: SharedSlots | None = None,
     journal: JobJournal | None = None,
 ) -> BatchOutcome:
     """Run every task's chain; report each stage result to ``sink`` as it happens.
@@ -42,7 +42,7 @@ async def run_batch(
     ``journal`` keeps the remote job of every stage (see ``engine.journal``); without one, jobs
     are remembered for this batch only.
     """
-    slots = JobSlots(max_in_flight, machine_slots)
+    slots = JobSlots(max_in_flight, shared_slots)
     outcome = BatchOutcome(files=len(tasks))
     jobs = journal if journal is not None else MemoryJournal()
 

@@ -1,13 +1,17 @@
-"""Slots for remote jobs in flight: per run (asyncio) and across processes (lock files).
+"""Slots for remote jobs in flight: per run (asyncio) and across processes (``SharedSlots``).
 
 ``PrioritySlots`` bounds the jobs one run has in flight and serves waiters by priority, so a file
 that is already ingested gets its deliverables made before a new file is ingested: files finish
 steadily instead of all at the end.
 
-``LockFileSlots`` bounds the jobs in flight across every run on the machine: ``N`` lock files, a
-job holds one with ``flock`` while it is in flight. The kernel releases a lock when its process
-dies, so a crashed run can never leak a slot. With it, ``--max-in-flight N`` holds whatever the
-run queue and files-per-run settings are.
+``SharedSlots`` bound the jobs in flight across every run, so ``--max-in-flight N`` holds
+whatever the run queue and files-per-run settings are. Two implement it:
+
+- ``LockFileSlots``, every run on one machine: ``N`` lock files, a job holds one with ``flock``
+  while it is in flight. The kernel releases a lock when its process dies, so a crashed run can
+  never leak a slot.
+- ``media_assets.postgres.slots.AdvisoryLockSlots``, every run on every machine sharing a
+  database: ``N`` advisory locks the server releases when a holder's connection drops.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import itertools
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Protocol
 
 
 class PrioritySlots:
@@ -72,6 +77,24 @@ class PrioritySlots:
             self.release()
 
 
+class SharedSlots(Protocol):
+    """``size`` slots shared between processes; a slot a dead process held comes free."""
+
+    size: int
+
+    async def acquire(self) -> int:
+        """Wait for a free slot; returns its index."""
+        ...
+
+    async def release(self, index: int) -> None:
+        """Give slot ``index`` back."""
+        ...
+
+    def close(self) -> None:
+        """Give every slot back and free what the slots hold open."""
+        ...
+
+
 class LockFileSlots:
     """``size`` machine-wide slots backed by ``flock`` on files in ``folder``."""
 
@@ -110,7 +133,7 @@ class LockFileSlots:
                     return index
                 await asyncio.sleep(self._poll)
 
-    def release(self, index: int) -> None:
+    async def release(self, index: int) -> None:
         fcntl.flock(self._fds[index], fcntl.LOCK_UN)
         self._held.discard(index)
 
@@ -122,20 +145,20 @@ class LockFileSlots:
 
 
 class JobSlots:
-    """What a remote job holds while in flight: a run slot, then a machine-wide slot if any."""
+    """What a remote job holds while in flight: a run slot, then a shared slot if any."""
 
-    def __init__(self, per_run: int, machine: LockFileSlots | None = None) -> None:
+    def __init__(self, per_run: int, shared: SharedSlots | None = None) -> None:
         self.run = PrioritySlots(per_run)
-        self.machine = machine
+        self.shared = shared
 
     @contextlib.asynccontextmanager
     async def hold(self, priority: int = 0) -> AsyncIterator[None]:
         async with self.run.hold(priority):
-            if self.machine is None:
+            if self.shared is None:
                 yield
                 return
-            index = await self.machine.acquire()
+            index = await self.shared.acquire()
             try:
                 yield
             finally:
-                self.machine.release(index)
+                await self.shared.release(index)

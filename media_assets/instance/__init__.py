@@ -14,6 +14,9 @@ internal touches this folder only. Each private use, and why it has no public fo
   is no public way to do either.
 - ``daemon.py``: the module behind the ``dagster-daemon`` console script, only where the script is
   missing.
+- ``loading.py``: opens a home's instance with the database URL from the settings in place of the
+  environment's (``InstanceRef.from_dir`` with overrides); ``DagsterInstance.from_config`` takes
+  no overrides.
 
 ``config.py`` (the home's ``dagster.yaml``) uses no internals.
 """

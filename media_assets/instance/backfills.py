@@ -5,11 +5,17 @@ webserver), nor for running one backfill-daemon iteration. ``media-assets run`` 
 creates the same backfill object the UI creates (so it shows on the UI's backfill page and the
 daemon chunks it by the pipeline's backfill policy), and it closes the backfill it watched when it
 stops the daemon it started.
+
+Closing runs in a process of its own (``python -m media_assets.instance.backfills BACKFILL_ID``,
+started with the settings' environment): it starts a code server, and Dagster hands a code server
+the instance's ref on its command line, which must hold no database password
+(``media_assets.instance.loading``).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +30,7 @@ from dagster._core.execution.backfill import (
 from dagster._core.utils import make_new_backfill_id
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
-from dagster._daemon.backfill import execute_backfill_iteration
+from dagster._daemon.backfill import execute_backfill_jobs
 
 # Which command, on which machine, launched a backfill: one that died leaves it to be cleaned up.
 COMMAND_HOST_TAG = "media_assets/command_host"
@@ -77,18 +83,19 @@ def backfill_state(instance: dg.DagsterInstance, backfill_id: str) -> BackfillSt
     )
 
 
-def close_backfills(
+def close_backfill(
     instance: dg.DagsterInstance, backfill_id: str, *, code_location_module: str
 ) -> BackfillState | None:
-    """Run one backfill-daemon iteration in this process, so finished backfills get closed.
+    """Run one backfill-daemon iteration over ``backfill_id`` alone, so a finished one is closed.
 
     The daemon records a backfill's outcome only at its next iteration (every 30 s, fixed in
     Dagster); a command that stops the daemon it started as soon as every file is done would leave
-    the backfill "in progress" in the UI. Call it only when no daemon serves the instance.
-    Returns the state of ``backfill_id`` afterwards.
+    the backfill "in progress" in the UI. Other backfills on the instance (another machine's) are
+    left to the daemon that serves them. Returns the state of ``backfill_id`` afterwards.
     """
     state = backfill_state(instance, backfill_id)
-    if state is None or state.ended:
+    backfill = instance.get_backfill(backfill_id)
+    if state is None or state.ended or backfill is None:
         return state
     target = ModuleTarget(
         module_name=code_location_module,
@@ -98,7 +105,7 @@ def close_backfills(
     )
     logger = logging.getLogger("media_assets.backfill")
     with WorkspaceProcessContext(instance, target, code_server_log_level="warning") as context:
-        for error in execute_backfill_iteration(context, logger):
+        for error in execute_backfill_jobs(context, logger, [backfill]):
             if error is not None:
                 logger.warning("closing backfills: %s", error.to_string())
     return backfill_state(instance, backfill_id)
@@ -174,3 +181,22 @@ def _runs(
 ) -> Sequence[dg.DagsterRun]:
     filters = dg.RunsFilter(tags={"dagster/backfill": backfill_id}, statuses=list(statuses))
     return instance.get_runs(filters=filters)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m media_assets.instance.backfills BACKFILL_ID``: close it, print its status.
+
+    The instance and code location come from the environment (``DAGSTER_HOME`` and the product's
+    settings). Exit 0 when the backfill has ended, 1 when it is still open.
+    """
+    from media_assets.settings import CODE_LOCATION_MODULE
+
+    (backfill_id,) = sys.argv[1:] if argv is None else argv
+    with dg.DagsterInstance.get() as instance:
+        state = close_backfill(instance, backfill_id, code_location_module=CODE_LOCATION_MODULE)
+    print(state.status if state is not None else "missing")
+    return 0 if state is not None and state.ended else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

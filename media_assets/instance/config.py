@@ -1,27 +1,50 @@
-"""Writing a home's ``dagster.yaml``: the project's template plus its event log storage.
+"""Writing a home's ``dagster.yaml``: the project's template plus the home's storage block.
 
-The template (``dagster.yaml`` next to this file) holds what every instance shares. The event
-log storage needs the absolute folder of its home's event log, so it is added per home; a home
-that has moved gets the path corrected, a file written from an older template gets the block
-added, and everything else a user changed in the file is kept.
+The template (``dagster.yaml`` next to this file) holds what every instance shares. The storage
+depends on the home, so it is added per home, between two marker lines:
+
+- without a database, the custom SQLite event log storage, with the absolute folder of the home's
+  event log (a home that has moved gets the path corrected);
+- with ``MEDIA_ASSETS_DATABASE_URL``, Dagster's PostgreSQL storage (``storage: postgres``), its URL
+  read from that variable when Dagster loads the file, so the file holds no password.
+
+Switching a home between the two rewrites the block and keeps everything else the user changed.
+A file from before the markers gets its old storage block replaced (or the block added), and a
+``dagster.yaml`` the user wrote without the template's header is left as it is.
 """
 
 import json
 import re
 from pathlib import Path
 
+from media_assets.settings import env_name
+
 INSTANCE_TEMPLATE = Path(__file__).resolve().parent / "dagster.yaml"
-_STORAGE_BLOCK = """
-event_log_storage:
+DATABASE_URL_ENV = env_name("database_url")
+BLOCK_BEGIN = "# >>> media-assets: the storage of this home (rewritten to match it)"
+BLOCK_END = "# <<< media-assets: storage"
+_BEGIN_PREFIX = "# >>> media-assets"
+_SQLITE_STORAGE = """event_log_storage:
   module: media_assets.instance.storage
   class: OpenSqliteEventLogStorage
   config:
     base_dir: {base_dir}
 """
+_POSTGRES_STORAGE = f"""storage:
+  postgres:
+    postgres_url:
+      env: {DATABASE_URL_ENV}
+"""
 _TEMPLATE_HEADER = "# The Dagster instance of media_assets."
-_STORAGE_KEY = re.compile(r"^(storage|event_log_storage|run_storage):", re.MULTILINE)
-_BASE_DIR_LINE = re.compile(
-    r"(class: OpenSqliteEventLogStorage\n\s+config:\n\s+base_dir: )(.*)$", re.MULTILINE
+_STORAGE_KEY = re.compile(r"^(storage|event_log_storage|run_storage|schedule_storage):", re.M)
+_MARKED_BLOCK = re.compile(
+    rf"^{re.escape(_BEGIN_PREFIX)}.*?^{re.escape(BLOCK_END)}[^\n]*\n?", re.M | re.S
+)
+# The block as written before the markers existed.
+_UNMARKED_SQLITE_BLOCK = re.compile(
+    r"^event_log_storage:\n\s+module: media_assets\.instance\.storage\n"
+    r"\s+class: OpenSqliteEventLogStorage\n\s+config:\n\s+base_dir: .*\n?",
+    re.M,
 )
 
 
@@ -30,18 +53,40 @@ def event_log_dir(dagster_home: Path) -> Path:
     return dagster_home / "history" / "runs"
 
 
-def write_instance_config(dagster_home: Path) -> Path:
-    """Create ``dagster_home/dagster.yaml`` if missing, or point its event log at this home."""
+def storage_block(dagster_home: Path, *, database: bool) -> str:
+    """The marked storage block for a home, on its database or in its own folder."""
+    if database:
+        body = _POSTGRES_STORAGE
+    else:
+        base_dir = json.dumps(str(event_log_dir(dagster_home).resolve()))  # a valid YAML string
+        body = _SQLITE_STORAGE.format(base_dir=base_dir)
+    return f"{BLOCK_BEGIN}\n{body}{BLOCK_END}\n"
+
+
+def write_instance_config(dagster_home: Path, *, database: bool = False) -> Path:
+    """Create ``dagster_home/dagster.yaml``, or bring its storage block in line with the home."""
     config = dagster_home / "dagster.yaml"
-    base_dir = json.dumps(str(event_log_dir(dagster_home).resolve()))  # a valid YAML string
+    block = storage_block(dagster_home, database=database)
     if not config.exists():
-        config.write_text(INSTANCE_TEMPLATE.read_text() + _STORAGE_BLOCK.format(base_dir=base_dir))
+        config.write_text(INSTANCE_TEMPLATE.read_text() + "\n" + block)
         return config
     text = config.read_text()
-    found = _BASE_DIR_LINE.search(text)
-    if found is not None and found.group(2).strip() != base_dir:
-        config.write_text(text[: found.start(2)] + base_dir + text[found.end(2) :])
-    elif found is None and text.startswith(_TEMPLATE_HEADER) and not _STORAGE_KEY.search(text):
-        # Written from an older template, before the storage block: add it, keeping any edits.
-        config.write_text(text.rstrip("\n") + "\n" + _STORAGE_BLOCK.format(base_dir=base_dir))
+    updated = _with_block(text, block)
+    if updated is not None and updated != text:
+        config.write_text(updated)
     return config
+
+
+def _with_block(text: str, block: str) -> str | None:
+    """``text`` with its storage block replaced by ``block``; None to leave the file alone."""
+    marked = _MARKED_BLOCK.search(text)
+    if marked is not None:
+        return text[: marked.start()] + block + text[marked.end() :]
+    if not text.startswith(_TEMPLATE_HEADER):
+        return None  # the user's own file
+    unmarked = _UNMARKED_SQLITE_BLOCK.search(text)
+    if unmarked is not None:
+        return text[: unmarked.start()] + block + text[unmarked.end() :]
+    if _STORAGE_KEY.search(text):
+        return None  # storage the user configured themselves
+    return text.rstrip("\n") + "\n\n" + block

@@ -32,6 +32,7 @@ from media_assets.ittybit.errors import (
 )
 from media_assets.ittybit.keys import idempotency_key
 from media_assets.ittybit.models import ErrorBody, File, Job, JobKind, JobStatus, Task
+from media_assets.ittybit.ratelimit import RequestLimiter
 from media_assets.ittybit.retry import RetryEvent, RetryHook
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "PollPolicy",
     "RateLimit",
     "RateLimited",
+    "RequestLimiter",
     "RequestStats",
     "RequestTimeout",
     "RetryEvent",

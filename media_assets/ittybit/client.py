@@ -45,7 +45,7 @@ from media_assets.ittybit.http import error_for_response, parse_next_link, trans
 from media_assets.ittybit.keys import checked_key
 from media_assets.ittybit.models import File, Job, JobKind, JobStatus, Task
 from media_assets.ittybit.polling import PollSchedule
-from media_assets.ittybit.ratelimit import rate_limiter
+from media_assets.ittybit.ratelimit import RequestLimiter, rate_limiter
 from media_assets.ittybit.retry import RetryHook, call_with_retries
 
 
@@ -87,6 +87,8 @@ class IttybitClient:
     * **retry** - *(optional)* ``RetryPolicy`` for retryable errors.
     * **poll** - *(optional)* ``PollPolicy`` for ``wait_for_job``.
     * **rate_limit** - *(optional)* ``RateLimit``: requests per second for this client.
+    * **limiter** - *(optional)* a ``RequestLimiter`` awaited before every request instead of
+      the one ``rate_limit`` makes (e.g. one shared by many processes).
     * **on_retry** - *(optional)* called with a ``RetryEvent`` before every retry.
     * **transport** - *(optional)* an httpx transport (tests, proxies).
     * **max_connections** - *(optional)* size of the connection pool.
@@ -101,6 +103,7 @@ class IttybitClient:
         retry: RetryPolicy = RetryPolicy(),
         poll: PollPolicy = PollPolicy(),
         rate_limit: RateLimit | None = None,
+        limiter: RequestLimiter | None = None,
         on_retry: RetryHook | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 100,
@@ -110,7 +113,9 @@ class IttybitClient:
         self.retry = retry
         self.poll = poll
         self._on_retry = on_retry
-        self._limiter = rate_limiter(rate_limit) if rate_limit else None
+        if limiter is None and rate_limit is not None:
+            limiter = rate_limiter(rate_limit)
+        self._limiter: RequestLimiter | None = limiter
         self.stats = RequestStats()
         self._read_timeout = timeout.read
         self._extensions = extensions.ServerExtensions()

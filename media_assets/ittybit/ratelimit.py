@@ -1,10 +1,25 @@
-"""The client's request rate limiter: aiolimiter's leaky bucket, sized from a ``RateLimit``."""
+"""Request rate limiting: the interface the client waits on, and aiolimiter sized from a RateLimit.
+
+The client awaits ``acquire()`` of its limiter before every request. ``rate_limiter`` bounds one
+client with aiolimiter's leaky bucket; anything else with an ``acquire()`` coroutine can stand in
+for it, e.g. a limiter shared by every process of a deployment.
+"""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
 from media_assets.ittybit.config import RateLimit
+
+
+class RequestLimiter(Protocol):
+    """Something to wait on before each request."""
+
+    async def acquire(self) -> object:
+        """Return once one more request may be sent."""
+        ...
 
 
 def rate_limiter(limit: RateLimit) -> AsyncLimiter:

@@ -45,7 +45,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from media_assets.manifest.schema import STAGE_ORDER_SQL, TABLE
+from media_assets.manifest.schema import STAGE_ORDER_SQL, TABLE, summary_query
 
 Format = Literal["table", "json", "csv"]
 FORMATS: tuple[Format, ...] = ("table", "json", "csv")
@@ -66,9 +66,20 @@ def query(
         conn.close()
 
 
-def read_summary(path: Path) -> list[dict[str, Any]]:
-    """The ``batch_summary`` view: per stage, then the overall row."""
-    return query(path, "SELECT * FROM batch_summary")
+def read_summary(path: Path, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The ``batch_summary`` view: per stage, then the overall row; of ``keys`` only if given.
+
+    A manifest holds every file of the instance (on a shared database, other machines' libraries
+    too); ``keys`` narrows the totals to some files, e.g. the ones a command was given.
+    """
+    if keys is None:
+        return query(path, "SELECT * FROM batch_summary")
+    return query(path, summary_query(f"({of_keys('*')})"), [list(keys)])
+
+
+def of_keys(columns: str) -> str:
+    """``SELECT columns`` of the results whose partition key is in the list parameter ``?``."""
+    return f"SELECT {columns} FROM {TABLE} WHERE list_contains(?::VARCHAR[], partition_key)"
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:

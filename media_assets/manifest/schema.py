@@ -67,8 +67,10 @@ CREATE_TABLE = (
     + "\n)"
 )
 
-CREATE_BATCH_SUMMARY = f"""
-CREATE VIEW batch_summary AS
+
+def summary_query(source: str = TABLE) -> str:
+    """Totals per stage, then the overall row (``stage = 'all'``), of the rows of ``source``."""
+    return f"""
 WITH per_stage AS (
     SELECT
         stage,
@@ -77,7 +79,7 @@ WITH per_stage AS (
         count(*) FILTER (WHERE status = 'failed') AS failed,
         count(*) FILTER (WHERE status = 'not_applicable') AS not_applicable,
         count(*) FILTER (WHERE status = 'pending') AS pending
-    FROM {TABLE}
+    FROM {source}
     GROUP BY stage
 ), overall AS (
     SELECT
@@ -92,6 +94,9 @@ WITH per_stage AS (
 SELECT * FROM (SELECT * FROM per_stage UNION ALL SELECT * FROM overall)
 ORDER BY {STAGE_ORDER_SQL}, stage
 """
+
+
+CREATE_BATCH_SUMMARY = "CREATE VIEW batch_summary AS" + summary_query()
 
 CREATE_COMPLETION_RATE = f"""
 CREATE VIEW completion_rate AS

@@ -9,7 +9,7 @@ import pytest
 
 from media_assets.defs import partitions
 from media_assets.defs.partitions import MEDIA_FILES, register_sources
-from media_assets.registry import KeyConflictError, SourceRegistry
+from media_assets.registry import KeyConflictError, SourceRegistry, SqliteSourceRegistry
 from media_assets.sources import SourceFile
 
 
@@ -24,7 +24,7 @@ def source(index: int, uri: str | None = None) -> SourceFile:
 
 @pytest.fixture
 def registry(tmp_path: Path) -> SourceRegistry:
-    return SourceRegistry(tmp_path / "sources.sqlite3")
+    return SqliteSourceRegistry(tmp_path / "sources.sqlite3")
 
 
 def test_new_keys_are_added_in_order(

@@ -19,7 +19,7 @@ from media_assets.defs.sensors import (
     build_new_uploads_sensor,
     new_uploads,
 )
-from media_assets.registry import SourceRegistry
+from media_assets.registry import default_registry
 from media_assets.sources import fingerprint_file
 
 
@@ -131,7 +131,7 @@ def test_facts_are_registered(watcher: Watcher) -> None:
     path = watcher.drop("sub/clip.mp4", b"12345")
     watcher.tick()
     [key] = added_keys(watcher.tick())
-    facts = SourceRegistry.default().get(key)
+    facts = default_registry().get(key)
     assert facts is not None
     assert facts.uri == path.resolve().as_uri() and facts.name == "sub/clip.mp4"
     assert facts.size == 5 and facts.fingerprint == fingerprint_file(path, 5)
@@ -185,7 +185,7 @@ def test_changed_file_is_run_again(watcher: Watcher) -> None:
     assert added_keys(result) == []
     [request] = requests(result)
     assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (key, key)
-    facts = SourceRegistry.default().get(key)
+    facts = default_registry().get(key)
     assert facts is not None and facts.size == len(b"new content")
     assert request.run_key == f"{key}:{facts.fingerprint}"
 

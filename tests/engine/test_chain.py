@@ -75,7 +75,9 @@ async def test_stages_the_media_cannot_feed_are_not_applicable(
     async with IttybitClient(base_url=service.base_url) as client:
         failed = await run_chain(client, file_task(name, input_url=file_uri(source)), reports)
     assert failed == []
-    expected = {stage: NOT_APPLICABLE if stage in not_applicable else SUCCEEDED for stage in ALL_STAGES}
+    expected = {
+        stage: NOT_APPLICABLE if stage in not_applicable else SUCCEEDED for stage in ALL_STAGES
+    }
     assert reports.statuses() == expected
     made = {job["metadata"]["stage"] for job in await ServiceView(service.base_url).jobs()}
     assert made == {str(stage) for stage in ALL_STAGES if stage not in not_applicable}

@@ -158,3 +158,44 @@ def test_wipe_closes_connections_and_storage_goes_on(dagster_home: Path) -> None
         assert materialized(instance) == {"b.mp4"}
     with open_instance(dagster_home) as instance:
         assert materialized(instance) == {"b.mp4"}
+
+
+def test_home_on_a_database_reads_the_url_from_the_environment(tmp_path: Path) -> None:
+    """With a database the storage block is Dagster's PostgreSQL storage, without the URL in it."""
+    home = tmp_path / "on-database"
+    home.mkdir()
+    text = write_instance_config(home, database=True).read_text()
+    assert "storage:\n  postgres:\n    postgres_url:\n      env: MEDIA_ASSETS_DATABASE_URL" in text
+    assert "event_log_storage" not in text
+
+
+def test_switching_storage_rewrites_only_the_block(tmp_path: Path) -> None:
+    """SQLite to database and back replaces the storage block and keeps the user's edits."""
+    home = tmp_path / "switching"
+    home.mkdir()
+    config = write_instance_config(home)
+    config.write_text(config.read_text().replace("enabled: false", "enabled: true") + "# mine\n")
+    on_database = write_instance_config(home, database=True).read_text()
+    assert "OpenSqliteEventLogStorage" not in on_database
+    assert "postgres_url" in on_database
+    back = write_instance_config(home).read_text()
+    assert "postgres_url" not in back
+    assert back.count("OpenSqliteEventLogStorage") == 1
+    assert "enabled: true" in back and "# mine" in back
+    with open_instance(home) as instance:
+        assert isinstance(instance.event_log_storage, OpenSqliteEventLogStorage)
+
+
+def test_block_from_before_the_markers_is_replaced(tmp_path: Path) -> None:
+    """A file written before the markers had its storage unmarked: it is swapped, not doubled."""
+    home = tmp_path / "older-block"
+    home.mkdir()
+    old_block = (
+        "event_log_storage:\n  module: media_assets.instance.storage\n"
+        "  class: OpenSqliteEventLogStorage\n  config:\n    base_dir: /gone/history/runs\n"
+    )
+    (home / "dagster.yaml").write_text(INSTANCE_TEMPLATE.read_text() + old_block + "# mine\n")
+    text = write_instance_config(home, database=True).read_text()
+    assert "OpenSqliteEventLogStorage" not in text
+    assert text.count("postgres_url") == 1
+    assert "# mine" in text

@@ -146,3 +146,26 @@ def test_rate_limit_burst_must_allow_one_request() -> None:
     """A burst below one request, which could never let a request through, is refused."""
     with pytest.raises(ValueError):
         RateLimit(requests_per_second=5, burst=0)
+
+
+class CountingLimiter:
+    """A stand-in for a shared limiter: counts the requests it let through."""
+
+    def __init__(self) -> None:
+        self.granted = 0
+
+    async def acquire(self) -> None:
+        self.granted += 1
+
+
+async def test_given_limiter_is_awaited_before_every_request(
+    start_service: StartService, make_client: MakeClient
+) -> None:
+    """A limiter passed to the client (e.g. one shared by many processes) gates each request."""
+    service = start_service()
+    limiter = CountingLimiter()
+    client = make_client(service.base_url, limiter=limiter)
+    job = await client.create_job(input=CLIP, kind="video")
+    for _ in range(3):
+        await client.get_job(job.id)
+    assert limiter.granted == client.stats.requests == 4

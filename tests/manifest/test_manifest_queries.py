@@ -119,3 +119,10 @@ def test_render_rejects_unknown_format() -> None:
     """An unknown format is an error naming the valid ones."""
     with pytest.raises(ValueError, match="table, json, csv"):
         render([{"a": 1}], "xml")  # type: ignore[arg-type]
+
+
+def test_read_summary_of_some_files(manifest: Path) -> None:
+    """Given keys, the totals count those files only (a shared manifest holds others too)."""
+    rows = read_summary(manifest, ["a", "not-in-manifest"])
+    assert rows[-1]["total"] == 4
+    assert rows[-1]["failed"] == 0
