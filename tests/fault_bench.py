@@ -67,14 +67,24 @@ class ServiceRecords:
         found: list[dict[str, Any]] = []
         params: dict[str, Any] = {"limit": 100, "order": "asc"}
         for _ in range(10_000):
-            page = httpx.get(f"{self.base_url}/jobs", params=params, timeout=10)
-            page.raise_for_status()
+            page = self._page(params)
             items = page.json()
             found.extend(items)
             if page.headers.get("has-more", "").lower() != "true" or not items:
                 return found
             params["after"] = items[-1]["id"]
         raise AssertionError("job listing did not end")
+
+    def _page(self, params: dict[str, Any]) -> httpx.Response:
+        """One page of ``GET /jobs``, asked again when the faults under test answer it 5xx/429."""
+        for _ in range(50):
+            page = httpx.get(f"{self.base_url}/jobs", params=params, timeout=10)
+            if page.status_code < 500 and page.status_code != 429:
+                page.raise_for_status()
+                return page
+            time.sleep(0.1)
+        page.raise_for_status()
+        raise AssertionError("unreachable")
 
 
 @dataclass
