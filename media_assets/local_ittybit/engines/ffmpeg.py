@@ -2,7 +2,8 @@
 
 The media work itself lives in ``local_ittybit.media``; this adapter fetches the input, runs
 the blocking calls in worker threads so the event loop keeps answering, and names and serves
-the output at ``/files/<job id>/<input stem>.<ext>``.
+the output at ``/files/<folder>/<input stem>.<ext>``, where the folder is ``<stage>/<partition
+key>`` for jobs whose metadata names both, else the job id (see ``layout``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import httpx
 from ..config import ServiceConfig
 from ..inputs import local_copy, output_stem
 from ..jobs import ENCODE_TASK, PROBE_TASK, Json
+from ..layout import output_folder
 from ..media import encode, output_extension, probe_file
 from .base import JobRun
 
@@ -36,7 +38,10 @@ class FfmpegEngine:
             run.finish_task(PROBE_TASK, source_file)
             run.start_task(ENCODE_TASK, source_file)
             name = f"{output_stem(input_url)}.{output_extension(kind, options)}"
-            target = self._config.files_dir / job["id"] / name
+            relative = f"{output_folder(job)}/{name}"
+            # Written under a temporary name and renamed (``encode``): a newer job of the same
+            # stage and file replaces the output in one step, never leaving half a file.
+            target = self._config.files_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             encoded = await run.in_thread(
                 encode,
@@ -48,7 +53,7 @@ class FfmpegEngine:
                 on_progress=run.report_progress,
                 cancel=run.cancel,
             )
-        url = f"{self._config.base_url}/files/{job['id']}/{quote(name)}"
+        url = f"{self._config.base_url}/files/{quote(relative)}"
         run.finish_task(ENCODE_TASK, {**encoded, "url": url})
         return url
 
