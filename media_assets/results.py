@@ -34,7 +34,11 @@ class ResultStatus(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class MediaResult:
-    """The columns of ``media_results``, in contract order."""
+    """The columns of ``media_results``, in contract order, then the product's own.
+
+    ``check_status``/``check_message`` come from the output's asset check, which is evaluated
+    after the result is recorded; the manifest joins them in.
+    """
 
     partition_key: str
     source_uri: str
@@ -55,6 +59,9 @@ class MediaResult:
     created_at: int | None = None  # Unix ms, when the remote job was created
     completed_at: int | None = None  # Unix ms, when it reached a terminal status
     cached: bool = False  # re-used an earlier result for the same source version and options
+    check_status: str | None = None  # passed | failed | None (no check result)
+    check_message: str | None = None  # why the check failed
+    output_path: str | None = None  # the output file on this machine, when it is here
 
     def to_metadata(self) -> dict[str, Any]:
         """Metadata values for the event log, without ``None`` (Dagster shows them as empty)."""
