@@ -35,6 +35,7 @@ from media_assets.ittybit import (
     TaskFailed,
     idempotency_key,
 )
+from media_assets.outputs.locations import LocalOutputs
 from media_assets.results import DOWNSTREAM, MediaResult, ResultStatus, Stage
 
 _NO_DEADLINE = 24 * 3600.0
@@ -56,6 +57,7 @@ class PriorResult:
     options_hash: str | None
     generation: int
     facts: MediaFacts | None = None
+    options: Mapping[str, Any] | None = None  # what its job asked for, when one ran
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +86,7 @@ class StageReport:
     idempotency_key: str | None = None
     requests: int = 0
     retries: int = 0
+    options: Mapping[str, Any] | None = None  # what the job asked for (None: no job applied)
 
     def metadata(self) -> dict[str, Any]:
         values = self.result.to_metadata()
@@ -91,6 +94,8 @@ class StageReport:
         values["generation"] = self.generation
         if self.options_hash:
             values["options_hash"] = self.options_hash
+        if self.options is not None:
+            values["options"] = dict(self.options)
         if self.idempotency_key:
             values["idempotency_key"] = self.idempotency_key
         if self.requests:
@@ -113,6 +118,9 @@ class ChainSettings:
     # entries, so a forced run makes new remote jobs and a retry of it re-attaches to them.
     force_token: str = ""
     retry: RetryPolicy = STAGE_RETRY
+    # The local service's output folder: outputs found there are recorded by their file:// URL,
+    # which resolves after every process has exited (and is what later jobs read them from).
+    outputs: LocalOutputs | None = None
 
 
 def options_hash(job: StageJob) -> str:
@@ -191,7 +199,8 @@ class FileChain:
             return prior.facts, prior.result.output_url
         if self._reusable(Stage.INGESTED, prior, None) and prior and prior.facts:
             assert prior.result.output_url is not None
-            self._report(self._cached(prior, prior.facts))
+            job = stage_job(Stage.INGESTED, prior.facts, task.overrides.get(Stage.INGESTED))
+            self._report(self._cached(prior, prior.facts, job))
             return prior.facts, prior.result.output_url
         try:
             probe = await self._client.probe(task.input_url, timeout=self._settings.probe_timeout)
@@ -251,13 +260,16 @@ class FileChain:
             job = stage_job(stage, prior.facts, overrides)
         return prior.options_hash == options_hash(job)
 
-    def _cached(self, prior: PriorResult, facts: MediaFacts | None) -> StageReport:
+    def _cached(
+        self, prior: PriorResult, facts: MediaFacts | None, job: StageJob | None = None
+    ) -> StageReport:
         return StageReport(
             result=replace(prior.result, cached=True),
             facts=facts,
             source_version=self._task.source_version,
             options_hash=prior.options_hash,
             generation=prior.generation,
+            options=job.options if job is not None else None,
         )
 
     def _generation(self, prior: PriorResult | None) -> int:
@@ -279,7 +291,7 @@ class FileChain:
         job = stage_job(stage, facts, task.overrides.get(stage))
         digest = options_hash(job)
         if self._reusable(stage, prior, job) and prior is not None:
-            report = self._cached(prior, facts)
+            report = self._cached(prior, facts, job)
             self._report(report)
             return report
         deadline = time.monotonic() + self._settings.deadlines.get(stage, _NO_DEADLINE)
@@ -318,13 +330,19 @@ class FileChain:
                     generation=entry.generation,
                 )
         output = done.output_file
+        output_url = done.output or (output.url if output else None)
+        output_path = None
+        if output_url and self._settings.outputs is not None:
+            found = self._settings.outputs.path_of(output_url)
+            if found is not None:
+                output_url, output_path = found.as_uri(), str(found)
         result = MediaResult(
             partition_key=task.key,
             source_uri=task.source_uri,
             stage=stage,
             status=ResultStatus.SUCCEEDED,
             job_id=done.id,
-            output_url=done.output or (output.url if output else None),
+            output_url=output_url,
             kind=str(job.kind),
             format=(output.format if output else None) or str(job.options.get("format") or ""),
             width=output.width if output else None,
@@ -335,6 +353,7 @@ class FileChain:
             attempts=entry.generation + 1,
             created_at=done.created_at or created_at,
             completed_at=done.finished_at or int(time.time() * 1000),
+            output_path=output_path,
         )
         report = StageReport(
             result=result,
@@ -345,6 +364,7 @@ class FileChain:
             idempotency_key=entry.idempotency_key,
             requests=stats.requests,
             retries=stats.retries,
+            options=job.options,
         )
         self._report(report)
         return report
