@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     watch_dir: Path | None = Field(
         default=None, description="the folder the new_uploads sensor watches; default home/inbox"
     )
+    output_dir: Path | None = Field(
+        default=None, description="where the local service writes outputs; default home/outputs"
+    )
     files_per_run: int = Field(default=25, ge=1, description="files per ranged run")
     # The daemon checks every added key with one query and logs it, and the whole tick must fit
     # in Dagster's 60 s sensor timeout: a couple of thousand keys per tick keeps well inside it.
@@ -167,7 +170,12 @@ class Settings(BaseSettings):
         return {**DEFAULT_DEADLINES, **self.deadlines}
 
     @field_validator(
-        "ittybit_api_key", "ittybit_base_url", "watch_dir", "dagster_home", mode="before"
+        "ittybit_api_key",
+        "ittybit_base_url",
+        "watch_dir",
+        "output_dir",
+        "dagster_home",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
@@ -204,13 +212,20 @@ class Settings(BaseSettings):
         return self.home_dir / "inbox"
 
     @property
+    def output_path(self) -> Path:
+        """Where the local service writes outputs, by stage and file: they stay after it stops."""
+        if self.output_dir is not None:
+            return self.output_dir.expanduser().resolve()
+        return self.home_dir / "outputs"
+
+    @property
     def slots_dir(self) -> Path:
         """Lock files of the machine-wide in-flight cap."""
         return self.home_dir / "slots"
 
     @property
     def local_service_dir(self) -> Path:
-        """Jobs database and outputs of a local service media_assets starts."""
+        """Jobs database and downloads of a local service media_assets starts."""
         return self.home_dir / "local-ittybit"
 
     @property
@@ -250,9 +265,10 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     Folders are absolute, so a child started in another working directory sees the same ones.
     """
     values: dict[str, Any] = {
-        **settings.model_dump(exclude={"home", "dagster_home"}),
+        **settings.model_dump(exclude={"home", "dagster_home", "output_dir"}),
         "home": settings.home_dir,
         "dagster_home": settings.dagster_home_dir,
+        "output_dir": settings.output_path,
     }
     env: dict[str, str] = {}
     for field, value in values.items():

@@ -17,6 +17,7 @@ from pydantic import Field
 from media_assets.engine.slots import LockFileSlots
 from media_assets.ittybit import IttybitClient, RateLimit, RetryPolicy
 from media_assets.ittybit.retry import RetryHook
+from media_assets.outputs.locations import LocalOutputs
 from media_assets.settings import (
     API_KEY_ENV,
     DEFAULT_DEADLINES,
@@ -54,10 +55,21 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         default_factory=lambda: dict(DEFAULT_DEADLINES),
         description="Per-stage deadline in seconds; run config can override per run",
     )
+    output_dir: str | None = Field(
+        default=None,
+        description="The local service's output folder: outputs found there are recorded by "
+        "their file:// URL and checked; none = record the URLs the service returns",
+    )
 
     @property
     def is_local(self) -> bool:
         return not self.api_key
+
+    def local_outputs(self) -> LocalOutputs | None:
+        """The local service's output folder on this machine, when outputs land in one."""
+        if not self.is_local or not self.output_dir:
+            return None
+        return LocalOutputs(folder=Path(self.output_dir), service_url=self.base_url.rstrip("/"))
 
     def make_client(self, *, on_retry: RetryHook | None = None) -> IttybitClient:
         """A new client; make it inside the event loop that will use it."""
@@ -108,6 +120,7 @@ def ittybit_resource(settings: Settings) -> IttybitResource:
         max_in_flight=settings.max_in_flight,
         requests_per_second=settings.requests_per_second,
         deadlines_s=settings.stage_deadlines,
+        output_dir=None if settings.uses_hosted_api else str(settings.output_path),
     )
 
 

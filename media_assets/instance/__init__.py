@@ -12,6 +12,10 @@ internal touches this folder only. Each private use, and why it has no public fo
 - ``backfills.py``: creates an asset backfill (``PartitionBackfill``) as the UI does, and runs one
   backfill-daemon iteration to close it; outside GraphQL (which needs a running webserver) there
   is no public way to do either.
+- ``check_records.py``: builds the pointer from a check evaluation to the materialization it
+  judged (``AssetCheckEvaluationTargetMaterializationData``, not exported; only
+  ``AssetCheckResult`` fills it, and only for single-partition steps), and reads the
+  descriptions of stored check evaluations the way ``stored_events.py`` reads metadata.
 - ``daemon.py``: the module behind the ``dagster-daemon`` console script, only where the script is
   missing.
 
