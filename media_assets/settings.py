@@ -23,8 +23,10 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# The code location every Dagster process media-assets starts loads (daemon, `dev`, closing).
+# The code location every Dagster process media-assets starts loads (daemon, `dev`, closing),
+# under the name workspace.yaml gives it.
 CODE_LOCATION_MODULE = "media_assets.definitions"
+CODE_LOCATION_NAME = "media_assets"
 ENV_PREFIX = "MEDIA_ASSETS_"
 API_KEY_ENV = "ITTYBIT_API_KEY"
 BASE_URL_ENV = "ITTYBIT_BASE_URL"

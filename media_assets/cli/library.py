@@ -23,6 +23,7 @@ from media_assets.cli.services import dagster_daemon, ittybit_service
 from media_assets.cli.settle import settle_files
 from media_assets.defs.definitions import build_definitions
 from media_assets.defs.latest_results import unfinished_keys
+from media_assets.defs.manifest_sensor import MANIFEST_RUN_TAG
 from media_assets.defs.partitions import MEDIA_FILES, register_sources
 from media_assets.instance.backfills import (
     abandon_backfill,
@@ -33,7 +34,7 @@ from media_assets.instance.backfills import (
 )
 from media_assets.registry import SourceRegistry
 from media_assets.results import ALL_STAGES
-from media_assets.settings import CODE_LOCATION_MODULE, Settings
+from media_assets.settings import CODE_LOCATION_MODULE, CODE_LOCATION_NAME, Settings
 from media_assets.sources import SourceError, SourceFile, discover
 
 EXIT_OK = 0
@@ -123,6 +124,8 @@ def run_library(options: RunOptions, settings: Settings) -> int:
         except BaseException:
             _cancel(instance, backfill_id)
             raise
+        if daemon.started:
+            _settle_manifest_updates(instance)
         closes_backfill = daemon.started
     if closes_backfill:
         _close_backfill(instance, backfill_id)
@@ -144,6 +147,33 @@ def _abandon_orphans(instance: dg.DagsterInstance) -> None:
             "killed; its finished stages are reused",
             file=sys.stderr,
         )
+
+
+def _settle_manifest_updates(instance: dg.DagsterInstance) -> None:
+    """Before our daemon stops: let manifest updates it started finish, drop queued ones.
+
+    Stopping the daemon would interrupt them half-way (the file is safe, but the UI would show
+    a failed run); this command updates the manifest itself next.
+    """
+    active = instance.get_runs(
+        filters=dg.RunsFilter(
+            tags={MANIFEST_RUN_TAG: "sensor"},
+            statuses=[
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.QUEUED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+            ],
+        )
+    )
+    started = []
+    for run in active:
+        if run.status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED):
+            instance.run_coordinator.cancel_run(run.run_id)
+        else:
+            started.append(run.run_id)
+    if started:
+        wait_for_runs_to_end(instance, started, timeout_s=CANCEL_WAIT_S)
 
 
 def _process_alive(pid: int) -> bool:
@@ -198,7 +228,12 @@ def _sized_for(settings: Settings, options: RunOptions, files: int) -> Settings:
 def _close_backfill(instance: dg.DagsterInstance, backfill_id: str) -> None:
     """Give the finished backfill its final status now, not at the next daemon's first tick."""
     try:
-        state = close_backfills(instance, backfill_id, code_location_module=CODE_LOCATION_MODULE)
+        state = close_backfills(
+            instance,
+            backfill_id,
+            code_location_module=CODE_LOCATION_MODULE,
+            location_name=CODE_LOCATION_NAME,
+        )
     except Exception as error:  # never fail a finished run over UI bookkeeping
         state = None
         print(f"warning: could not close backfill {backfill_id}: {error}", file=sys.stderr)
@@ -218,7 +253,12 @@ def _finish(
     backfill_id: str | None = None,
 ) -> int:
     unfinished = print_summary(
-        instance, settings.manifest_path, keys, source_errors=errors, backfill_id=backfill_id
+        instance,
+        settings.manifest_path,
+        keys,
+        source_errors=errors,
+        backfill_id=backfill_id,
+        outputs=None if settings.uses_hosted_api else settings.output_path,
     )
     return EXIT_SOME_FAILED if unfinished or errors else EXIT_OK
 

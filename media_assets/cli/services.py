@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import dagster as dg
 import httpx
 
+from media_assets.cli.home import workspace_file
 from media_assets.cli.tether import Tethered, die_with_parent
 from media_assets.instance.daemon import (
     DaemonOwner,
@@ -29,7 +30,6 @@ from media_assets.instance.daemon import (
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService
 from media_assets.settings import (
-    CODE_LOCATION_MODULE,
     Settings,
     child_environment,
     work_identity,
@@ -101,9 +101,11 @@ def ittybit_service(
     """Yield ``settings`` pointing at the service to use: Ittybit with a key, else a local one.
 
     A local service already answering at the configured URL is shared: it is asked to read the
-    library's folders too (``ServiceConflict`` if it cannot). Otherwise one is started with the
-    library folders as allowed roots, tied to this process, and stopped on exit. The yielded
-    settings carry its URL, so the processes started with them (the daemon, runs) use it too.
+    library's folders too (``ServiceConflict`` if it cannot), and its output folder is the one
+    outputs are found in. Otherwise one is started with the library folders as allowed roots and
+    ``settings.output_path`` as its output folder, tied to this process, and stopped on exit.
+    The yielded settings carry its URL (and output folder), so the processes started with them
+    (the daemon, runs) use them too.
     """
     if settings.uses_hosted_api:
         yield settings
@@ -114,12 +116,17 @@ def ittybit_service(
         _share_service(base_url, health, allow_roots, engine)
         if not quiet:
             print(f"using the local Ittybit service at {base_url}", file=sys.stderr)
+        served = health.get("output_dir")
+        if isinstance(served, str) and Path(served) != settings.output_path:
+            # Its outputs are where it writes them, whatever this command would have chosen.
+            settings = settings.model_copy(update={"output_dir": Path(served)})
         yield settings
         return
     config = ServiceConfig(
         host="127.0.0.1",
         port=urlparse(base_url).port or 8787,
         data_dir=settings.local_service_dir,
+        output_dir=settings.output_path,
         engine="simulate" if engine == "simulate" else "ffmpeg",
         allow_roots=tuple(path.resolve() for path in allow_roots),
     )
@@ -213,7 +220,9 @@ class DaemonHandle:
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
         with self._log_path.open("ab") as log:
             self._tether = Tethered(
-                daemon_command(CODE_LOCATION_MODULE), env=child_environment(self._settings), log=log
+                daemon_command(workspace_file(self._settings)),
+                env=child_environment(self._settings),
+                log=log,
             )
         record_daemon_owner(
             self._instance,

@@ -16,8 +16,11 @@ internal touches this folder only. Each private use, and why it has no public fo
   judged (``AssetCheckEvaluationTargetMaterializationData``, not exported; only
   ``AssetCheckResult`` fills it, and only for single-partition steps), and reads the
   descriptions of stored check evaluations the way ``stored_events.py`` reads metadata.
+- ``dev_server.py``: runs ``dagster dev``'s implementation (webserver and daemon on one code
+  server) without its command-line wrapper, which announces on every start that it is
+  superseded by ``dg dev`` from a package this project does not use.
 - ``daemon.py``: the module behind the ``dagster-daemon`` console script, only where the script is
   missing.
 
-``config.py`` (the home's ``dagster.yaml``) uses no internals.
+``config.py`` (the home's ``dagster.yaml`` and ``workspace.yaml``) uses no internals.
 """

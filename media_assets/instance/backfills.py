@@ -78,7 +78,11 @@ def backfill_state(instance: dg.DagsterInstance, backfill_id: str) -> BackfillSt
 
 
 def close_backfills(
-    instance: dg.DagsterInstance, backfill_id: str, *, code_location_module: str
+    instance: dg.DagsterInstance,
+    backfill_id: str,
+    *,
+    code_location_module: str,
+    location_name: str,
 ) -> BackfillState | None:
     """Run one backfill-daemon iteration in this process, so finished backfills get closed.
 
@@ -94,7 +98,7 @@ def close_backfills(
         module_name=code_location_module,
         attribute=None,
         working_directory=None,
-        location_name=None,
+        location_name=location_name,
     )
     logger = logging.getLogger("media_assets.backfill")
     with WorkspaceProcessContext(instance, target, code_server_log_level="warning") as context:

@@ -1,9 +1,13 @@
-"""Writing a home's ``dagster.yaml``: the project's template plus its event log storage.
+"""Writing a home's ``dagster.yaml`` and the workspace every Dagster process of it loads.
 
 The template (``dagster.yaml`` next to this file) holds what every instance shares. The event
 log storage needs the absolute folder of its home's event log, so it is added per home; a home
 that has moved gets the path corrected, a file written from an older template gets the block
 added, and everything else a user changed in the file is kept.
+
+``workspace.yaml`` beside it names the code location (the repository's own ``workspace.yaml``
+gives the same name), so the daemon, ``dev`` and the runs they launch all call it that, and says
+where the package lives, so a source tree that is not installed loads too.
 """
 
 import json
@@ -23,6 +27,28 @@ _STORAGE_KEY = re.compile(r"^(storage|event_log_storage|run_storage):", re.MULTI
 _BASE_DIR_LINE = re.compile(
     r"(class: OpenSqliteEventLogStorage\n\s+config:\n\s+base_dir: )(.*)$", re.MULTILINE
 )
+
+
+_WORKSPACE = """\
+# Written by media-assets for every Dagster process it starts on this home.
+load_from:
+  - python_module:
+      module_name: {module}
+      location_name: {name}
+      working_directory: {directory}
+"""
+
+
+def write_workspace(dagster_home: Path, *, module: str, location_name: str) -> Path:
+    """Write ``dagster_home/workspace.yaml`` loading ``module`` as ``location_name``."""
+    path = dagster_home / "workspace.yaml"
+    package_parent = Path(__file__).resolve().parents[2]
+    text = _WORKSPACE.format(
+        module=module, name=location_name, directory=json.dumps(str(package_parent))
+    )
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    return path
 
 
 def event_log_dir(dagster_home: Path) -> Path:
