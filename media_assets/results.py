@@ -73,7 +73,7 @@ class MediaResult:
     @classmethod
     def from_metadata(cls, values: dict[str, Any]) -> MediaResult:
         """Inverse of ``to_metadata``; unknown keys (previews, links) are ignored."""
-        kwargs = {k: v for k, v in values.items() if k in _FIELD_NAMES}
+        kwargs = {name: values[name] for name in _FIELD_NAMES if name in values}
         kwargs["stage"] = Stage(kwargs["stage"])
         kwargs["status"] = ResultStatus(kwargs["status"])
         return cls(**kwargs)
