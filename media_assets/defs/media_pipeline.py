@@ -110,8 +110,9 @@ def media_pipeline(
     dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation | dg.Output[None]
 ]:
     """Run the Ittybit jobs of every selected stage for every file of this run."""
-    # No Output is ever yielded: each (stage, file) result is yielded as its own partition's
-    # materialization (or failure observation) the moment it is known.
+    # No asset Output is ever yielded: each (stage, file) result is yielded as its own
+    # partition's materialization (or failure observation) the moment it is known, and each
+    # output's check verdict as that partition's check evaluation right after.
     keys = list(context.partition_keys)
     stages = frozenset(Stage(key.path[-1]) for key in context.selected_asset_keys)
     checked = frozenset(
