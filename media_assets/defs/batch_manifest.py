@@ -160,27 +160,25 @@ def refresh_manifest(instance: dg.DagsterInstance, *, rebuild: bool = False) -> 
 
 
 def _full_rows(changes: ManifestChanges) -> list[MediaResult]:
-    """Every registered file's rows: its recorded results, ``pending`` for the rest."""
-    recorded = {(result.partition_key, result.stage): result for result in changes.results}
+    """Every registered file's rows: its recorded results, then ``pending`` for the rest."""
+    recorded = {(result.partition_key, result.stage) for result in changes.results}
     missing = [
-        key for key in changes.registered if any((key, s) not in recorded for s in ALL_STAGES)
+        (key, stage)
+        for key in changes.registered
+        for stage in ALL_STAGES
+        if (key, stage) not in recorded
     ]
-    uris = _source_uris(missing)
-    rows: list[MediaResult] = []
-    for stage in ALL_STAGES:
-        for key in changes.registered:
-            rows.append(
-                recorded.get(
-                    (key, stage),
-                    MediaResult(
-                        partition_key=key,
-                        source_uri=uris.get(key, key),
-                        stage=stage,
-                        status=ResultStatus.PENDING,
-                    ),
-                )
-            )
-    return rows
+    uris = _source_uris(list(dict.fromkeys(key for key, _ in missing)))
+    pending = [
+        MediaResult(
+            partition_key=key,
+            source_uri=uris.get(key, key),
+            stage=stage,
+            status=ResultStatus.PENDING,
+        )
+        for key, stage in missing
+    ]
+    return [*changes.results, *pending]
 
 
 def _source_uris(keys: Sequence[str]) -> dict[str, str]:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import operator
 import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -238,8 +238,8 @@ def _publish(staged_db: Path, path: Path) -> None:
     os.replace(staged_db, path)
 
 
-def _cell(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
+# Every column of a result at once; stages and statuses are str enums, written as their values.
+_ROW = operator.attrgetter(*MANIFEST_COLUMNS)
 
 
 def _write_csv(target: Path, results: Iterable[MediaResult]) -> None:
@@ -247,9 +247,7 @@ def _write_csv(target: Path, results: Iterable[MediaResult]) -> None:
         # Plain "\n" rows: DuckDB's reader expects one newline style, and quoted fields may
         # themselves hold "\n".
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerows(
-            [_cell(getattr(result, name)) for name in MANIFEST_COLUMNS] for result in results
-        )
+        writer.writerows(map(_ROW, results))
 
 
 def _insert_rows(conn: duckdb.DuckDBPyConnection, staged_csv: Path) -> None:
