@@ -218,7 +218,13 @@ def _terminal_width() -> int:
 def _manifest(settings: Settings, fmt: str, *, summary: bool, rebuild: bool) -> int:
     from media_assets.cli.home import open_instance
     from media_assets.cli.report import build_manifest
-    from media_assets.manifest.queries import overview, read_results, read_summary, render
+    from media_assets.manifest.queries import (
+        OVERVIEW_CUT_FIRST,
+        overview,
+        read_results,
+        read_summary,
+        render,
+    )
 
     path = settings.manifest_path
     if rebuild or not path.is_file():
@@ -235,8 +241,9 @@ def _manifest(settings: Settings, fmt: str, *, summary: bool, rebuild: bool) -> 
     # each file stands; json and csv carry everything.
     outputs = None if settings.uses_hosted_api else settings.output_path
     if outputs is not None:
-        print(f"outputs under {outputs}")
-    print(render(overview(rows, outputs), "table", width=_terminal_width()))
+        print(f"outputs under {outputs}/<stage>/<partition_key>/")
+    table = overview(rows, outputs)
+    print(render(table, "table", width=_terminal_width(), cut_first=OVERVIEW_CUT_FIRST))
     return EXIT_OK
 
 

@@ -56,8 +56,8 @@ Format = Literal["table", "json", "csv"]
 FORMATS: tuple[Format, ...] = ("table", "json", "csv")
 # A column of a table narrower than its content keeps at least this many characters.
 _MIN_COLUMN = 12
-# What `manifest --format table` shows of each row: enough to see where every file stands.
-OVERVIEW_COLUMNS = ("partition_key", "stage", "status", "format", "size", "seconds", "check")
+# In `manifest --format table`, the columns cut to fit a terminal before the others.
+OVERVIEW_CUT_FIRST = ("output", "note")
 
 
 def query(
@@ -88,8 +88,9 @@ def read_results(path: Path) -> list[dict[str, Any]]:
 def overview(rows: Sequence[dict[str, Any]], outputs: Path | None) -> list[dict[str, Any]]:
     """``media_results`` rows cut to what a terminal table shows, one line per (file, stage).
 
-    The output is its path under ``outputs`` (the folder is named once, above the table), and
-    ``note`` is why a stage failed, why its check failed, or why it does not apply.
+    An output in its place under ``outputs`` (``<stage>/<partition key>/``, named once above the
+    table) shows as its file name; ``note`` is why a stage failed, why its check failed, or why it
+    does not apply.
     """
     shown = []
     for row in rows:
@@ -98,15 +99,14 @@ def overview(rows: Sequence[dict[str, Any]], outputs: Path | None) -> list[dict[
         output = row.get("output_path") or row.get("output_url")
         if output and outputs is not None and row.get("output_path"):
             path = Path(str(output))
-            if path.is_relative_to(outputs):
-                output = path.relative_to(outputs).as_posix()
+            if path.parent == outputs / row["stage"] / row["partition_key"]:
+                output = path.name  # the folder is the row's stage and file
         note = row.get("error_message") or row.get("check_message")
         shown.append(
             {
                 "partition_key": row["partition_key"],
                 "stage": row["stage"],
                 "status": row["status"],
-                "format": row.get("format"),
                 "size": size,
                 "seconds": seconds,
                 "check": row.get("check_status"),
@@ -123,11 +123,13 @@ def render(
     *,
     columns: Sequence[str] | None = None,
     width: int | None = None,
+    cut_first: Sequence[str] = (),
 ) -> str:
     """Rows as an aligned text table, a JSON array, or CSV with a header line.
 
     Columns default to the first row's keys; timestamps are ISO 8601 in UTC. A table wider than
-    ``width`` has its widest text columns cut (ending in "…") until it fits.
+    ``width`` has its widest text columns cut (ending in "…") until it fits, those named in
+    ``cut_first`` before any other.
     """
     names = list(columns) if columns is not None else (list(rows[0]) if rows else [])
     if fmt == "json":
@@ -144,25 +146,22 @@ def render(
         writer.writerows([_text(row.get(name)) for name in names] for row in rows)
         return buffer.getvalue()
     if fmt == "table":
-        return _table(rows, names, width)
+        return _table(rows, names, width, cut_first)
     raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
-def _table(rows: Sequence[dict[str, Any]], names: list[str], width: int | None) -> str:
+def _table(
+    rows: Sequence[dict[str, Any]], names: list[str], width: int | None, cut_first: Sequence[str]
+) -> str:
     if not names:
         return "(no rows)"
     cells = [[_text(row.get(name)).replace("\n", " ") for name in names] for row in rows]
     widths = [max([len(name), *(len(line[i]) for line in cells)]) for i, name in enumerate(names)]
     numeric = [_is_numeric_column(rows, name) for name in names]
     if width is not None:
-        widths = _fit(widths, numeric, width)
-        cells = [
-            [
-                value if len(value) <= w else value[: w - 1] + "…"
-                for value, w in zip(line, widths, strict=True)
-            ]
-            for line in cells
-        ]
+        first = [i for i, name in enumerate(names) if name in cut_first]
+        widths = _fit(widths, numeric, width, first)
+        cells = [[_cut(value, w) for value, w in zip(line, widths, strict=True)] for line in cells]
         names = [name[:w] for name, w in zip(names, widths, strict=True)]
 
     def line(values: list[str]) -> str:
@@ -178,14 +177,16 @@ def _table(rows: Sequence[dict[str, Any]], names: list[str], width: int | None) 
     return "\n".join(output)
 
 
-def _fit(widths: list[int], numeric: list[bool], width: int) -> list[int]:
+def _fit(widths: list[int], numeric: list[bool], width: int, first: list[int]) -> list[int]:
     """Column widths whose table (two spaces between columns) is at most ``width`` wide.
 
-    The widest text column gives way first, never below ``_MIN_COLUMN`` characters.
+    The widest text column gives way first (among ``first`` while one of them can), never below
+    ``_MIN_COLUMN`` characters.
     """
     fitted = list(widths)
     while (excess := sum(fitted) + 2 * (len(fitted) - 1) - width) > 0:
         text = [i for i, w in enumerate(fitted) if not numeric[i] and w > _MIN_COLUMN]
+        text = [i for i in text if i in first] or text
         if not text:
             break
         widest = max(text, key=lambda i: fitted[i])

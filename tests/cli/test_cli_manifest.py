@@ -62,23 +62,26 @@ def cli(tmp_path: Path) -> Cli:
 
 def test_the_manifest_table_fits_a_terminal(cli: Cli) -> None:
     """`manifest --format table` shows one line per file and stage, none wider than a terminal,
-    with outputs as paths under the named output folder."""
+    each output by its name in the folder named above the table."""
     done = cli.run("manifest", "--format", "table")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == f"outputs under {cli.home / 'outputs'}"
+    assert lines[0] == f"outputs under {cli.home / 'outputs'}/<stage>/<partition_key>/"
     assert max(len(line) for line in lines) <= TERMINAL_FALLBACK_WIDTH, done.stdout
-    assert lines[1].split()[:7] == [
+    assert lines[1].split() == [
         "partition_key",
         "stage",
         "status",
-        "format",
         "size",
         "seconds",
         "check",
+        "output",
+        "note",
     ]
     assert len(lines) == 3 + 8  # outputs line, header, rule, one line per (file, stage)
-    assert any("ingested/a-rather" in line for line in lines), done.stdout
+    assert any("a-rather-long-file-name" in line and "clip.mp4" in line for line in lines), (
+        done.stdout
+    )
     assert any("ffmpeg said" in line and line.endswith("…") for line in lines)
 
 
