@@ -11,6 +11,7 @@ It runs in the pool ``duckdb_writer`` (limit 1), and writers take turns through 
 two of them never write the file at once.
 """
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -160,11 +161,23 @@ def refresh_manifest(instance: dg.DagsterInstance, *, rebuild: bool = False) -> 
 
 
 def _full_rows(changes: ManifestChanges) -> list[MediaResult]:
-    """Every registered file's rows: its recorded results, then ``pending`` for the rest."""
-    recorded = {(result.partition_key, result.stage) for result in changes.results}
+    """Every registered file's rows: its recorded results, then ``pending`` for the rest.
+
+    ``changes.results`` has at most one result per (file, stage), so a file with a result for
+    every stage is complete; only the others are looked at stage by stage (hashing 200,000
+    enum pairs would cost most of a second).
+    """
+    counts = Counter(result.partition_key for result in changes.results)
+    incomplete = {key for key in changes.registered if counts[key] < len(ALL_STAGES)}
+    recorded = {
+        (result.partition_key, result.stage)
+        for result in changes.results
+        if result.partition_key in incomplete
+    }
     missing = [
         (key, stage)
         for key in changes.registered
+        if key in incomplete
         for stage in ALL_STAGES
         if (key, stage) not in recorded
     ]
