@@ -50,7 +50,7 @@ STAGES = ("ingested", "thumbnail", "audio", "transcoded")
 
 
 @dataclass(frozen=True)
-class DevSession:
+class DevServer:
     cli: Cli
     url: str
     log: Path
@@ -107,7 +107,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevSession]:
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     tmp = tmp_path_factory.mktemp("dev")
     cli = Cli(tmp)
     library = tmp / "library"
@@ -131,22 +131,22 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevSession]:
         )
     try:
         wait_until_serving(url, process, log)
-        yield DevSession(cli=cli, url=url, log=log, keys=keys_of(library))
+        yield DevServer(cli=cli, url=url, log=log, keys=keys_of(library))
     finally:
         stop(process)
 
 
-def manifest_row(session: DevSession, key: str, stage: str) -> dict[str, Any] | None:
-    rows = read_results(session.cli.home / "manifest.duckdb")
+def manifest_row(dev: DevServer, key: str, stage: str) -> dict[str, Any] | None:
+    rows = read_results(dev.cli.home / "manifest.duckdb")
     return next((r for r in rows if (r["partition_key"], r["stage"]) == (key, stage)), None)
 
 
-def wait_for_manifest(session: DevSession, key: str, stage: str, **wanted: Any) -> None:
+def wait_for_manifest(dev: DevServer, key: str, stage: str, **wanted: Any) -> None:
     """Return once the manifest's row for (key, stage) has the ``wanted`` values."""
     deadline = time.monotonic() + RUN_TIMEOUT_S
     row = None
     while time.monotonic() < deadline:
-        row = manifest_row(session, key, stage)
+        row = manifest_row(dev, key, stage)
         if row is not None and all(row.get(name) == value for name, value in wanted.items()):
             return
         time.sleep(1)
@@ -162,7 +162,7 @@ def latest_materialization(
     return records[0] if records else None
 
 
-def test_dev_starts_without_dagster_notices(dev: DevSession) -> None:
+def test_dev_starts_without_dagster_notices(dev: DevServer) -> None:
     """No 'use dg dev' supersession notice, no warning about a dagster.yaml in the working
     folder, no interpreter warning: dev says only what a user needs."""
     text = dev.log.read_text(errors="replace")
@@ -172,7 +172,7 @@ def test_dev_starts_without_dagster_notices(dev: DevSession) -> None:
     assert f"outputs are kept in {dev.cli.home / 'outputs'}" in text
 
 
-def test_the_code_location_is_media_assets_everywhere(dev: DevSession) -> None:
+def test_the_code_location_is_media_assets_everywhere(dev: DevServer) -> None:
     """The UI lists one code location, media_assets, as workspace.yaml names it, and the runs
     of `media-assets run` were launched from a location of the same name."""
     entries = graphql(dev.url, _LOCATIONS)["workspaceOrError"]["locationEntries"]
@@ -194,7 +194,7 @@ def _loaded_preview(driver: Any) -> WebElement | None:
 
 
 def test_the_thumbnail_partition_page_shows_the_preview_and_statuses(
-    dev: DevSession, tmp_path: Path
+    dev: DevServer, tmp_path: Path
 ) -> None:
     """The thumbnail's partition page shows the image made by the earlier `run` (its service is
     long gone; dev's serves the output folder) and the partitions' statuses."""
@@ -213,7 +213,7 @@ def test_the_thumbnail_partition_page_shows_the_preview_and_statuses(
 
 
 def test_a_stage_that_does_not_apply_says_so_on_its_partition_page(
-    dev: DevSession, tmp_path: Path
+    dev: DevServer, tmp_path: Path
 ) -> None:
     """The mp3's thumbnail partition says 'Not applicable' and why, first thing."""
     require_browser()
@@ -225,7 +225,7 @@ def test_a_stage_that_does_not_apply_says_so_on_its_partition_page(
         driver.save_screenshot(str(tmp_path / "not-applicable.png"))
 
 
-def test_the_check_says_why_a_partition_failed(dev: DevSession, tmp_path: Path) -> None:
+def test_the_check_says_why_a_partition_failed(dev: DevServer, tmp_path: Path) -> None:
     """On the thumbnail's Checks tab, the empty file's partition shows the failure's reason."""
     require_browser()
     with chromium(tmp_path / "profile") as driver:
@@ -244,7 +244,7 @@ def test_the_check_says_why_a_partition_failed(dev: DevSession, tmp_path: Path) 
         driver.save_screenshot(str(tmp_path / "failed-check.png"))
 
 
-def test_the_manifest_follows_a_materialization_launched_from_the_ui(dev: DevSession) -> None:
+def test_the_manifest_follows_a_materialization_launched_from_the_ui(dev: DevServer) -> None:
     """Re-materializing a thumbnail the way the UI launches it reaches the manifest in a minute."""
     key = dev.keys["clip.mp4"]
     assert (manifest_row(dev, key, "thumbnail") or {}).get("cached") is False
@@ -264,7 +264,7 @@ def test_the_manifest_follows_a_materialization_launched_from_the_ui(dev: DevSes
 
 
 def test_the_manifest_follows_an_upload_dropped_into_the_inbox(
-    dev: DevSession, tmp_path: Path
+    dev: DevServer, tmp_path: Path
 ) -> None:
     """A clip dropped into the inbox is processed by the sensor's run, and its four stages reach
     the manifest within a minute of being recorded."""
