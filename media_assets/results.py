@@ -43,7 +43,11 @@ class ResultStatus(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class MediaResult:
-    """The columns of ``media_results``, in contract order."""
+    """The columns of ``media_results``, in contract order, then the product's own.
+
+    ``check_status``/``check_message`` come from the output's asset check, which is evaluated
+    after the result is recorded; the manifest joins them in.
+    """
 
     partition_key: str
     source_uri: str
@@ -65,6 +69,9 @@ class MediaResult:
     completed_at: int | None = None  # Unix ms, when it reached a terminal status
     cached: bool = False  # re-used an earlier result for the same source version and options
     # Columns beyond the contract's come after all of them, so its order never changes.
+    check_status: str | None = None  # passed | failed | None (no check result)
+    check_message: str | None = None  # why the check failed
+    output_path: str | None = None  # the output file on this machine, when it is here
     delivered_to: str | None = None  # the s3:// destination the output was delivered to
 
     def to_metadata(self) -> dict[str, Any]:
@@ -77,7 +84,7 @@ class MediaResult:
     @classmethod
     def from_metadata(cls, values: dict[str, Any]) -> MediaResult:
         """Inverse of ``to_metadata``; unknown keys (previews, links) are ignored."""
-        kwargs = {k: v for k, v in values.items() if k in _FIELD_NAMES}
+        kwargs = {name: values[name] for name in _FIELD_NAMES if name in values}
         kwargs["stage"] = Stage(kwargs["stage"])
         kwargs["status"] = ResultStatus(kwargs["status"])
         return cls(**kwargs)

@@ -23,8 +23,10 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# The code location every Dagster process media-assets starts loads (daemon, `dev`, closing).
+# The code location every Dagster process media-assets starts loads (daemon, `dev`, closing),
+# under the name workspace.yaml gives it.
 CODE_LOCATION_MODULE = "media_assets.definitions"
+CODE_LOCATION_NAME = "media_assets"
 ENV_PREFIX = "MEDIA_ASSETS_"
 API_KEY_ENV = "ITTYBIT_API_KEY"
 BASE_URL_ENV = "ITTYBIT_BASE_URL"
@@ -111,6 +113,9 @@ class Settings(BaseSettings):
     )
     watch_dir: Path | None = Field(
         default=None, description="the folder the new_uploads sensor watches; default home/inbox"
+    )
+    output_dir: Path | None = Field(
+        default=None, description="where the local service writes outputs; default home/outputs"
     )
     files_per_run: int = Field(default=25, ge=1, description="files per ranged run")
     # The daemon checks every added key with one query and logs it, and the whole tick must fit
@@ -200,6 +205,7 @@ class Settings(BaseSettings):
         "ittybit_api_key",
         "ittybit_base_url",
         "watch_dir",
+        "output_dir",
         "dagster_home",
         "database_url",
         "requests_per_second",
@@ -248,13 +254,20 @@ class Settings(BaseSettings):
         return self.home_dir / "inbox"
 
     @property
+    def output_path(self) -> Path:
+        """Where the local service writes outputs, by stage and file: they stay after it stops."""
+        if self.output_dir is not None:
+            return self.output_dir.expanduser().resolve()
+        return self.home_dir / "outputs"
+
+    @property
     def slots_dir(self) -> Path:
         """Lock files of the machine-wide in-flight cap."""
         return self.home_dir / "slots"
 
     @property
     def local_service_dir(self) -> Path:
-        """Jobs database and outputs of a local service media_assets starts."""
+        """Jobs database and downloads of a local service media_assets starts."""
         return self.home_dir / "local-ittybit"
 
     @property
@@ -321,9 +334,10 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     Folders are absolute, so a child started in another working directory sees the same ones.
     """
     values: dict[str, Any] = {
-        **settings.model_dump(exclude={"home", "dagster_home"}),
+        **settings.model_dump(exclude={"home", "dagster_home", "output_dir"}),
         "home": settings.home_dir,
         "dagster_home": settings.dagster_home_dir,
+        "output_dir": settings.output_path,
     }
     env: dict[str, str] = {}
     for field, value in values.items():
@@ -356,6 +370,7 @@ def work_identity(settings: Settings) -> tuple[str, str]:
         "api_key": hashlib.sha256(key.encode()).hexdigest()[:16] if key else "",
         "public_url_map": settings.public_url_map,
         "output_uri": settings.output_uri,
+        "output_dir": str(settings.output_path),
         "adaptive_video": settings.adaptive_video,
     }
     fingerprint = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

@@ -19,7 +19,8 @@ import imageio_ffmpeg
 
 VideoCodec = Literal["h264", "vp9", "gif"]
 AudioCodec = Literal["aac", "mp3", "opus", "flac", "pcm_s16le"]
-Pattern = Literal["testsrc", "testsrc2"]
+# "black": one flat colour from start to end (a thumbnail of it is blank).
+Pattern = Literal["testsrc", "testsrc2", "black"]
 _Codec = TypeVar("_Codec", bound=str)
 
 FFMPEG_TIMEOUT_S = 120
@@ -77,7 +78,9 @@ def make_clip(
     video_codec = codec or _by_suffix(path, _VIDEO_CODEC_BY_SUFFIX, "video")
     if audio and video_codec == "gif":
         raise ValueError("a GIF has no sound: pass audio=False")
-    arguments = ["-f", "lavfi", "-i", f"{pattern}=size={size}:rate={rate}:duration={seconds}"]
+    picture = f"size={size}:rate={rate}:duration={seconds}"
+    picture = f"color=c=black:{picture}" if pattern == "black" else f"{pattern}={picture}"
+    arguments = ["-f", "lavfi", "-i", picture]
     if audio:
         arguments += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
     arguments += _VIDEO_ARGS[video_codec]

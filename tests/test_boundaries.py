@@ -45,6 +45,15 @@ def _imports_outside(room: str, allowed: tuple[str, ...], forbidden_roots: set[s
         ("engine", ("media_assets.engine", "media_assets.ittybit", "media_assets.results")),
         ("results", ()),
         (
+            "outputs",
+            (
+                "media_assets.outputs",
+                "media_assets.engine.stages",
+                "media_assets.local_ittybit.media",
+                "media_assets.results",
+            ),
+        ),
+        (
             "postgres",
             (
                 "media_assets.postgres",
@@ -58,7 +67,7 @@ def _imports_outside(room: str, allowed: tuple[str, ...], forbidden_roots: set[s
 def test_dagster_free_rooms_import_neither_dagster_nor_later_rooms(
     room: str, allowed: tuple[str, ...]
 ) -> None:
-    """The client, the service, the engine, the vocabulary and postgres/ know nothing of Dagster."""
+    """The client, the service, the engine, outputs, the vocabulary and postgres/ know no Dagster."""
     assert not _imports_outside(room, allowed, {"dagster", "media_assets"})
 
 

@@ -48,6 +48,15 @@ def test_watch_dir_defaults_to_inbox(
     assert load_settings().watch_path == tmp_path / "uploads"
 
 
+def test_outputs_default_to_the_home(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outputs go to $MEDIA_ASSETS_HOME/outputs unless MEDIA_ASSETS_OUTPUT_DIR says otherwise."""
+    assert load_settings().output_path == home / "outputs"
+    monkeypatch.setenv("MEDIA_ASSETS_OUTPUT_DIR", str(tmp_path / "kept"))
+    assert load_settings().output_path == tmp_path / "kept"
+
+
 def test_integer_knobs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Files per run and keys per tick have defaults and read the environment."""
     assert load_settings().files_per_run == 25

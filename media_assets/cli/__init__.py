@@ -1,5 +1,18 @@
-"""The ``media-assets`` command."""
+"""The ``media-assets`` command.
 
-from media_assets.cli.main import main
+``main`` imports the command's modules when called, so running a helper module of this package
+(``python -m media_assets.cli.tether``) does not import it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from media_assets.cli.main import main as run
+
+    return run(argv)
+
 
 __all__ = ["main"]

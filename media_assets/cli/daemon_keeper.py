@@ -32,6 +32,7 @@ from typing import Protocol
 
 import dagster as dg
 
+from media_assets.cli.home import workspace_file
 from media_assets.cli.tether import Tethered
 from media_assets.instance.daemon import (
     DaemonOwner,
@@ -40,7 +41,7 @@ from media_assets.instance.daemon import (
     daemon_owner,
     record_daemon_owner,
 )
-from media_assets.settings import CODE_LOCATION_MODULE, Settings, child_environment, work_identity
+from media_assets.settings import Settings, child_environment, work_identity
 
 DAEMON_HEARTBEAT_FRESH_S = 75.0
 CHECK_INTERVAL_S = 5.0
@@ -126,7 +127,7 @@ class DaemonKeeper:
         self._log_path = log_path
         self._command_name = command_name
         self._lease = lease if lease is not None else daemon_lease(settings)
-        self._command = command or daemon_command(CODE_LOCATION_MODULE)
+        self._command = command or daemon_command(workspace_file(settings))
         self._interval = check_interval
         self._next_check = 0.0
         self._tether: Tethered | None = None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 
-from media_assets.instance.config import write_instance_config
+from media_assets.instance.config import write_instance_config, write_workspace
 from media_assets.instance.connections import keep_connections_open
 from media_assets.instance.loading import open_home_instance
-from media_assets.settings import Settings
+from media_assets.settings import CODE_LOCATION_MODULE, CODE_LOCATION_NAME, Settings
 
 
 def prepare_home(settings: Settings) -> None:
@@ -23,6 +24,15 @@ def prepare_home(settings: Settings) -> None:
     settings.home_dir.mkdir(parents=True, exist_ok=True)
     settings.dagster_home_dir.mkdir(parents=True, exist_ok=True)
     write_instance_config(settings.dagster_home_dir, database=settings.uses_database)
+    workspace_file(settings)
+
+
+def workspace_file(settings: Settings) -> Path:
+    """The workspace every Dagster process of this home loads (written if out of date)."""
+    settings.dagster_home_dir.mkdir(parents=True, exist_ok=True)
+    return write_workspace(
+        settings.dagster_home_dir, module=CODE_LOCATION_MODULE, location_name=CODE_LOCATION_NAME
+    )
 
 
 @contextlib.contextmanager

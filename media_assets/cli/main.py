@@ -6,6 +6,7 @@ Exit codes: 0 everything succeeded, 1 some files failed, 2 a usage or configurat
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -16,7 +17,6 @@ import stamina.instrumentation
 
 from media_assets.cli.library import EXIT_OK, EXIT_USAGE, RunOptions, run_library
 from media_assets.settings import (
-    CODE_LOCATION_MODULE,
     Settings,
     load_settings,
     parse_deadlines,
@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--summary", action="store_true", help="totals only")
     manifest.add_argument("--rebuild", action="store_true", help="rebuild it from the event log")
 
+    sql = commands.add_parser("query", help="run one SQL statement on the manifest (read-only)")
+    sql.add_argument("sql", metavar="SQL", help='e.g. "SELECT * FROM batch_summary"')
+    sql.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
     serve = commands.add_parser("serve-ittybit", help=_SERVE_HELP)
     add_arguments(serve)
 
@@ -160,11 +164,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _status(settings)
     if args.command == "manifest":
         return _manifest(settings, args.format, summary=args.summary, rebuild=args.rebuild)
+    if args.command == "query":
+        return _query(settings, args.sql, args.format)
     if args.command == "serve-ittybit":
         from media_assets.local_ittybit.cli import config_from_args
         from media_assets.local_ittybit.server import serve
 
-        serve(config_from_args(args, default_data_dir=settings.home_dir / "local-ittybit"))
+        serve(
+            config_from_args(
+                args,
+                default_data_dir=settings.local_service_dir,
+                default_output_dir=settings.output_path,
+            )
+        )
         return EXIT_OK
     if args.command == "dev":
         return _dev(settings, args.port)
@@ -198,22 +210,60 @@ def _status(settings: Settings) -> int:
     return EXIT_OK
 
 
+def _terminal_width() -> int:
+    # Not a terminal (a pipe, a file): wide enough for the overview, narrow enough to read.
+    return max(60, shutil.get_terminal_size((120, 24)).columns)
+
+
 def _manifest(settings: Settings, fmt: str, *, summary: bool, rebuild: bool) -> int:
     from media_assets.cli.home import open_instance
     from media_assets.cli.report import build_manifest
-    from media_assets.manifest.queries import read_results, read_summary, render
+    from media_assets.manifest.queries import (
+        OVERVIEW_CUT_FIRST,
+        overview,
+        read_results,
+        read_summary,
+        render,
+    )
 
     path = settings.manifest_path
     if rebuild or not path.is_file():
         with open_instance(settings) as instance:
-            build_manifest(instance)
-    rows = read_summary(path) if summary else read_results(path)
-    print(render(rows, fmt))  # type: ignore[arg-type]
+            build_manifest(instance, rebuild=rebuild)
+    if summary:
+        print(render(read_summary(path), fmt, width=_terminal_width()))  # type: ignore[arg-type]
+        return EXIT_OK
+    rows = read_results(path)
+    if fmt != "table":
+        print(render(rows, fmt))  # type: ignore[arg-type]
+        return EXIT_OK
+    # Every column of every row would be hundreds of characters wide: the table shows where
+    # each file stands; json and csv carry everything.
+    outputs = None if settings.uses_hosted_api else settings.output_path
+    if outputs is not None:
+        print(f"outputs under {outputs}/<stage>/<partition_key>/")
+    table = overview(rows, outputs)
+    print(render(table, "table", width=_terminal_width(), cut_first=OVERVIEW_CUT_FIRST))
+    return EXIT_OK
+
+
+def _query(settings: Settings, sql: str, fmt: str) -> int:
+    import duckdb
+
+    from media_assets.manifest.queries import query, render
+
+    try:
+        rows = query(settings.manifest_path, sql)
+    except (FileNotFoundError, duckdb.Error) as error:  # no manifest yet; SQL it cannot answer
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    width = _terminal_width() if fmt == "table" else None
+    print(render(rows, fmt, width=width))  # type: ignore[arg-type]
     return EXIT_OK
 
 
 def _dev(settings: Settings, port: int) -> int:
-    from media_assets.cli.home import open_instance
+    from media_assets.cli.home import open_instance, workspace_file
     from media_assets.cli.services import ittybit_service, serve_dagster_dev
 
     inbox = settings.watch_path
@@ -224,8 +274,18 @@ def _dev(settings: Settings, port: int) -> int:
         ittybit_service(settings, allow_roots=[inbox, Path.cwd()]) as settings,
     ):
         print(f"drop files into {inbox}; the new_uploads sensor picks them up")
-        command = [sys.executable, "-m", "dagster", "dev", "-m", CODE_LOCATION_MODULE,
-                   "-p", str(port)]  # fmt: skip
+        if not settings.uses_hosted_api:
+            print(f"outputs are kept in {settings.output_path}; the UI shows them while dev runs")
+        print(f"the manifest {settings.manifest_path} follows every run within a minute")
+        command = [
+            sys.executable,
+            "-m",
+            "media_assets.instance.dev_server",
+            "--workspace",
+            str(workspace_file(settings)),
+            "--port",
+            str(port),
+        ]
         return serve_dagster_dev(instance, settings, command)
 
 

@@ -17,14 +17,21 @@ from media_assets.manifest.schema import STAGE_ORDER_SQL, TABLE
 from media_assets.sources import SourceError
 
 
-def build_manifest(instance: dg.DagsterInstance) -> None:
-    """Materialize ``batch_manifest`` (its only writer) against ``instance``."""
+def build_manifest(instance: dg.DagsterInstance, *, rebuild: bool = False) -> None:
+    """Materialize ``batch_manifest`` (its only writer) against ``instance``.
+
+    It applies what was recorded since the manifest was last written; ``rebuild`` reads the
+    whole event log instead.
+    """
     result = dg.materialize(
         [batch_manifest],
         instance=instance,
         raise_on_error=False,
-        # The run is in the event log and the UI; the terminal only needs problems.
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={
+            # The run is in the event log and the UI; the terminal only needs problems.
+            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            "ops": {"batch_manifest": {"config": {"rebuild": rebuild}}},
+        },
     )
     if not result.success:
         raise RuntimeError("building the manifest failed; see the run in the Dagster UI")
@@ -37,12 +44,14 @@ def print_summary(
     *,
     source_errors: Sequence[SourceError] = (),
     backfill_id: str | None = None,
+    outputs: Path | None = None,
     stream: TextIO = sys.stdout,
 ) -> int:
     """Print totals by stage of the files ``keys`` and every one not done, with the reason.
 
     Returns how many of them did not end succeeded, cached or not applicable. ``path`` is the
-    manifest ``batch_manifest`` writes; it is built first if missing.
+    manifest ``batch_manifest`` writes; it is built first if missing. ``outputs`` is the local
+    output folder, named at the end (None: outputs are wherever the hosted service keeps them).
     """
     if not path.is_file():
         build_manifest(instance)
@@ -90,7 +99,10 @@ def print_summary(
         stream.write(f"\n{len(source_errors)} source(s) could not be used:\n")
         for error in source_errors:
             stream.write(f"  {error.source}: {error.reason}\n")
-    stream.write(f"\nmanifest: {path}\n")
+    stream.write("\n")
+    if outputs is not None:
+        stream.write(f"outputs: {outputs} (one folder per stage, then per file)\n")
+    stream.write(f"manifest: {path}\n")
     return len(failed) + len(pending)
 
 

@@ -105,9 +105,11 @@ def ittybit_service(
     """Yield ``settings`` pointing at the service to use: Ittybit with a key, else a local one.
 
     A local service already answering at the configured URL is shared: it is asked to read the
-    library's folders too (``ServiceConflict`` if it cannot). Otherwise one is started with the
-    library folders as allowed roots, tied to this process, and stopped on exit. The yielded
-    settings carry its URL, so the processes started with them (the daemon, runs) use it too.
+    library's folders too (``ServiceConflict`` if it cannot), and its output folder is the one
+    outputs are found in. Otherwise one is started with the library folders as allowed roots and
+    ``settings.output_path`` as its output folder, tied to this process, and stopped on exit.
+    The yielded settings carry its URL (and output folder), so the processes started with them
+    (the daemon, runs) use them too.
     """
     if settings.uses_hosted_api:
         yield settings
@@ -118,12 +120,17 @@ def ittybit_service(
         _share_service(base_url, health, allow_roots, engine)
         if not quiet:
             print(f"using the local Ittybit service at {base_url}", file=sys.stderr)
+        served = health.get("output_dir")
+        if isinstance(served, str) and Path(served) != settings.output_path:
+            # Its outputs are where it writes them, whatever this command would have chosen.
+            settings = settings.model_copy(update={"output_dir": Path(served)})
         yield settings
         return
     config = ServiceConfig(
         host="127.0.0.1",
         port=urlparse(base_url).port or 8787,
         data_dir=settings.local_service_dir,
+        output_dir=settings.output_path,
         engine="simulate" if engine == "simulate" else "ffmpeg",
         allow_roots=tuple(path.resolve() for path in allow_roots),
     )

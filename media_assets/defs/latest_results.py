@@ -5,11 +5,15 @@ stage must not count as materialized. Both carry a ``MediaResult`` in their meta
 newer of the two per partition is the current state of that stage for that file. Everything that
 asks "where does this file stand" reads it here: the pipeline (what to reuse), the manifest,
 ``status``, ``run --failed-only`` and the progress bar.
+
+Each output's asset check (``OUTPUT_CHECK``) is evaluated after its result is recorded; the
+latest evaluation per partition is read here too (``latest_check_marks``), and it speaks of the
+result only when it is newer than it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +21,12 @@ import dagster as dg
 
 from media_assets.engine.chain import PriorResult
 from media_assets.engine.stages import MediaFacts
+from media_assets.instance.check_records import check_descriptions
 from media_assets.instance.stored_events import read_stored_metadata
 from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
+
+# The asset check every stage's output gets (see ``media_assets.defs.output_checks``).
+OUTPUT_CHECK = "output_valid"
 
 _FETCH_CHUNK = 500
 _RESULT_EVENTS = (
@@ -66,7 +74,13 @@ def latest_metadata(
     instance: dg.DagsterInstance, stage: Stage, keys: Sequence[str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Per partition key, the metadata of the latest recorded result of ``stage``."""
-    marks = latest_marks(instance, stage, keys)
+    return metadata_at(instance, stage, latest_marks(instance, stage, keys))
+
+
+def metadata_at(
+    instance: dg.DagsterInstance, stage: Stage, marks: Mapping[str, ResultMark]
+) -> dict[str, dict[str, Any]]:
+    """Per partition key, the metadata of the result of ``stage`` stored at its mark."""
     asset_key = dg.AssetKey(str(stage))
     result: dict[str, dict[str, Any]] = {}
     for failed in (False, True):
@@ -79,9 +93,20 @@ def latest_metadata(
 
 
 def media_result(metadata: dict[str, Any]) -> MediaResult | None:
-    """The result recorded in ``metadata``; None if not the pipeline (or an old one) wrote it."""
+    """The result recorded in ``metadata``; None if not the pipeline (or an old one) wrote it.
+
+    The output URL is recorded as ``dagster/uri`` (earlier as ``output_url``), times as
+    timestamps in seconds (earlier as Unix milliseconds); results carry milliseconds.
+    """
+    values = dict(metadata)
+    if "dagster/uri" in values:
+        values.setdefault("output_url", values["dagster/uri"])
+    for name in ("created_at", "completed_at"):
+        value = values.get(name)
+        if isinstance(value, float):
+            values[name] = round(value * 1000)
     try:
-        return MediaResult.from_metadata(metadata)
+        return MediaResult.from_metadata(values)
     except (KeyError, ValueError, TypeError):
         return None
 
@@ -128,8 +153,51 @@ def prior_results(
                 options_hash=_str_or_none(metadata.get("options_hash")),
                 generation=int(metadata.get("generation") or 0),
                 facts=MediaFacts.from_metadata(metadata),
+                options=metadata["options"] if isinstance(metadata.get("options"), dict) else None,
             )
     return priors
+
+
+@dataclass(frozen=True)
+class CheckMark:
+    """The latest output check of one (stage, file): where it is stored and what it said.
+
+    ``passed`` is None while the check is planned but not evaluated.
+    """
+
+    storage_id: int
+    passed: bool | None
+
+
+def latest_check_marks(
+    instance: dg.DagsterInstance, stage: Stage, *, after_storage_id: int | None = None
+) -> dict[str, CheckMark]:
+    """Per partition key, the latest output check of ``stage`` (changed after the storage id).
+
+    Besides checks evaluated after ``after_storage_id``, this includes partitions materialized
+    since then, whatever their check: a newer result makes an older check moot.
+    """
+    key = dg.AssetCheckKey(dg.AssetKey(str(stage)), OUTPUT_CHECK)
+    marks: dict[str, CheckMark] = {}
+    for info in instance.event_log_storage.get_asset_check_partition_info(
+        [key], after_storage_id=after_storage_id
+    ):
+        if info.partition_key is None:
+            continue
+        status = info.latest_execution_status.value
+        passed = {"SUCCEEDED": True, "FAILED": False}.get(status)
+        marks[info.partition_key] = CheckMark(info.latest_check_event_storage_id, passed)
+    return marks
+
+
+def check_messages(instance: dg.DagsterInstance, marks: Iterable[CheckMark]) -> dict[int, str]:
+    """Per storage id of a failed check, what it said was wrong."""
+    ids = [mark.storage_id for mark in marks if mark.passed is False]
+    return {
+        storage_id: text
+        for storage_id, text in check_descriptions(instance, ids).items()
+        if text is not None
+    }
 
 
 def _read(

@@ -3,8 +3,10 @@
 One run may carry one file (a UI click) or a range of files (a backfill): the body runs
 ``asyncio.run`` over ``context.partition_keys`` with a bounded number of remote jobs in flight.
 Each (stage, file) is recorded the moment it finishes: a success as that partition's
-materialization, a failure as an observation carrying the reason. If any file failed, the step
-ends with a ``Failure`` naming each, so exactly those partitions show as failed.
+materialization, a failure as an observation carrying the reason (see ``result_events``). Each
+output is then checked (``output_checks``) and the verdict recorded as that partition's
+``output_valid`` evaluation. If any file failed, the step ends with a ``Failure`` naming each, so
+exactly those partitions show as failed.
 """
 
 import time
@@ -15,10 +17,18 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from media_assets.defs.latest_results import prior_results
+from media_assets.defs.latest_results import OUTPUT_CHECK, prior_results
 from media_assets.defs.loop_thread import LoopThread
+from media_assets.defs.output_checks import (
+    CheckVerdict,
+    OutputChecker,
+    check_evaluation,
+    judge,
+    output_check_specs,
+)
 from media_assets.defs.partitions import media_files
 from media_assets.defs.resources import IttybitResource, SourceUnreachable, shared_slots_for
+from media_assets.defs.result_events import result_description, result_metadata, result_tags
 from media_assets.engine.batch import BatchOutcome, run_batch
 from media_assets.engine.chain import ChainSettings, FileTask, StageReport
 from media_assets.engine.journal import KeyValueJournal
@@ -26,6 +36,7 @@ from media_assets.engine.media_kind import guess_media_kind
 from media_assets.instance.connections import keep_connections_open
 from media_assets.instance.job_journal import instance_journal
 from media_assets.ittybit.retry import RetryEvent
+from media_assets.outputs.locations import LocalOutputs
 from media_assets.registry import default_registry
 from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 from media_assets.sources import SourceFile
@@ -82,17 +93,19 @@ def _spec(stage: Stage) -> dg.AssetSpec:
 
 
 def build_media_pipeline(
-    *, files_per_run: int, stages: Sequence[Stage] = ALL_STAGES
+    *, files_per_run: int, stages: Sequence[Stage] = ALL_STAGES, output_checks: bool = True
 ) -> dg.AssetsDefinition:
     """The pipeline multi-asset; a backfill runs it in ranged runs of ``files_per_run`` files.
 
     Dagster reads a backfill policy when the code location loads, so it comes from the loading
     process's settings (``media-assets run`` starts its daemon with the size it chose).
-    ``stages`` are the contract's four, plus the optional ones the library turns on.
+    ``stages`` are the contract's four, plus the optional ones the library turns on. With
+    ``output_checks`` every stage has its ``output_valid`` check (outputs this machine can read).
     """
     return dg.multi_asset(
         name="media_pipeline",
         specs=[_spec(stage) for stage in stages],
+        check_specs=output_check_specs(stages) if output_checks else None,
         partitions_def=media_files,
         can_subset=True,
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=files_per_run),
@@ -101,14 +114,26 @@ def build_media_pipeline(
 
 def media_pipeline(
     context: dg.AssetExecutionContext, config: PipelineConfig, ittybit: IttybitResource
-) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
+) -> Iterator[
+    dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation | dg.Output[None]
+]:
     """Run the Ittybit jobs of every selected stage for every file of this run."""
-    # No Output is ever yielded: each (stage, file) result is yielded as its own partition's
-    # materialization (or failure observation) the moment it is known.
+    # No asset Output is ever yielded: each (stage, file) result is yielded as its own
+    # partition's materialization (or failure observation) the moment it is known, and each
+    # output's check verdict as that partition's check evaluation right after.
     keep_connections_open(context.instance)  # several events per file
     keys = list(context.partition_keys)
     stages = frozenset(Stage(key.path[-1]) for key in context.selected_asset_keys)
-    recorder = _Recorder()
+    checked = frozenset(
+        Stage(key.asset_key.path[-1])
+        for key in context.selected_asset_check_keys
+        if key.name == OUTPUT_CHECK
+    )
+    if not stages:
+        yield from _recheck(context, keys, checked)
+        return
+    outputs = ittybit.local_outputs()
+    recorder = _Recorder(outputs, checked)
     tasks, unusable = _file_tasks(context, ittybit, config, keys, stages)
     for key, (source_uri, reason) in unusable.items():
         for stage in sorted(stages):
@@ -117,12 +142,20 @@ def media_pipeline(
     # A forced run makes new remote jobs; its retries (same root run) re-attach to them.
     force_token = (context.run.root_run_id or context.run.run_id) if config.force else ""
     journal = instance_journal(context.instance)
-    loop = LoopThread(_run(ittybit, tasks, config, recorder, journal, force_token))
+    loop = LoopThread(_run(ittybit, tasks, config, recorder, journal, force_token, outputs))
     for item in recorder.attach(loop.post):
         yield from _emit(context, item)
     for item in loop.items():
         yield from _emit(context, item)
     outcome = loop.result
+    if recorder.checker.unchecked:
+        context.log.info(
+            f"{recorder.checker.unchecked} output(s) not checked: they are not in an output "
+            "folder on this machine"
+        )
+    # Each check was evaluated per partition above; its step output only tells Dagster so.
+    for check_key in context.selected_asset_check_keys:
+        yield dg.Output(None, output_name=_check_output_name(context, check_key))
     failed = {**{k: recorder.failures[k] for k in unusable}, **outcome.failed}
     context.log.info(
         f"{len(keys)} file(s): {len(keys) - len(failed)} succeeded, {len(failed)} failed "
@@ -143,6 +176,7 @@ async def _run(
     recorder: "_Recorder",
     journal: KeyValueJournal,
     force_token: str,
+    outputs: LocalOutputs | None,
 ) -> BatchOutcome:
     client = ittybit.make_client(on_retry=recorder.record_retry)
     shared_slots = shared_slots_for(config.max_in_flight or ittybit.max_in_flight)
@@ -151,10 +185,11 @@ async def _run(
         deadlines={Stage(name): seconds for name, seconds in deadlines.items()},
         force_token=force_token,
         output_uri=ittybit.output_uri,
+        outputs=outputs,
     )
     try:
         await journal.preload([task.key for task in tasks], tuple(Stage))
-        return await run_batch(
+        outcome = await run_batch(
             client,
             tasks,
             settings=settings,
@@ -163,7 +198,10 @@ async def _run(
             shared_slots=shared_slots,
             journal=journal,
         )
+        await recorder.checker.drain()
+        return outcome
     finally:
+        recorder.checker.cancel()
         await client.aclose()
         if shared_slots is not None:
             shared_slots.close()
@@ -245,23 +283,63 @@ class _LogLine:
     message: str
 
 
-_Event = dg.AssetMaterialization | dg.AssetObservation
+_Event = dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation
 
 
 def _emit(context: dg.AssetExecutionContext, item: object) -> Iterator[_Event]:
     if isinstance(item, _LogLine):
         context.log.warning(item.message)
+    elif isinstance(item, CheckVerdict):
+        yield check_evaluation(context.instance, item)
     elif isinstance(item, _Event):
         yield item
+
+
+def _check_output_name(context: dg.AssetExecutionContext, check_key: dg.AssetCheckKey) -> str:
+    return str(context.assets_def.get_output_name_for_asset_check_key(check_key))
+
+
+def _recheck(
+    context: dg.AssetExecutionContext, keys: list[str], stages: frozenset[Stage]
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output[None]]:
+    """Only checks were selected: check the outputs already recorded for these partitions."""
+    priors = prior_results(context.instance, stages, keys)
+    for key in keys:
+        for stage in sorted(stages):
+            prior = priors.get(key, {}).get(stage)
+            if prior is None:
+                context.log.info(f"{key} {stage}: nothing recorded yet, nothing to check")
+                continue
+            report = StageReport(
+                result=prior.result,
+                facts=prior.facts,
+                source_version=prior.source_version or key,
+                options_hash=prior.options_hash,
+                generation=prior.generation,
+                options=prior.options,
+            )
+            outcome = judge(report)
+            if outcome is None:
+                context.log.info(f"{key} {stage}: the output is not on this machine, not checked")
+                continue
+            yield check_evaluation(context.instance, CheckVerdict(stage, key, outcome))
+    for check_key in context.selected_asset_check_keys:
+        yield dg.Output(None, output_name=_check_output_name(context, check_key))
 
 
 class _Recorder:
     """Turns stage reports into Dagster events and hands them to the body as they arrive."""
 
-    def __init__(self) -> None:
+    def __init__(self, outputs: LocalOutputs | None, checked: frozenset[Stage]) -> None:
         self.failures: dict[str, list[MediaResult]] = {}
+        self._outputs = outputs
         self._early: list[object] = []
         self._post: Callable[[object], None] = self._early.append
+        self.checker = OutputChecker(self.post, checked)
+
+    def post(self, item: object) -> None:
+        """Hand ``item`` to the body (or keep it until the body attaches)."""
+        self._post(item)
 
     def attach(self, post: Callable[[object], None]) -> list[object]:
         """From now on hand items to ``post``; returns what was recorded before."""
@@ -271,11 +349,9 @@ class _Recorder:
 
     def record(self, report: StageReport) -> None:
         result = report.result
-        metadata: dict[str, Any] = report.metadata()
-        if result.output_url:
-            metadata["output_url"] = dg.MetadataValue.url(result.output_url)
-            if result.stage == Stage.THUMBNAIL:
-                metadata["preview"] = dg.MetadataValue.md(f"![thumbnail]({result.output_url})")
+        metadata = result_metadata(report, self._outputs)
+        description = result_description(report)
+        tags = result_tags(report)
         asset_key = dg.AssetKey(str(result.stage))
         if result.status == ResultStatus.FAILED:
             self.failures.setdefault(result.partition_key, []).append(result)
@@ -287,15 +363,24 @@ class _Recorder:
             )
             self._post(
                 dg.AssetObservation(
-                    asset_key=asset_key, partition=result.partition_key, metadata=metadata
+                    asset_key=asset_key,
+                    partition=result.partition_key,
+                    metadata=metadata,
+                    description=description,
+                    tags=tags,
                 )
             )
         else:
             self._post(
                 dg.AssetMaterialization(
-                    asset_key=asset_key, partition=result.partition_key, metadata=metadata
+                    asset_key=asset_key,
+                    partition=result.partition_key,
+                    metadata=metadata,
+                    description=description,
+                    tags=tags,
                 )
             )
+        self.checker.submit(report)
 
     def record_failure(
         self, key: str, source_uri: str, stage: Stage, kind: str, message: str

@@ -23,6 +23,7 @@ from media_assets.engine.slots import LockFileSlots, SharedSlots
 from media_assets.ittybit import IttybitClient, RateLimit, RequestLimiter, RetryPolicy
 from media_assets.ittybit.ratelimit import rate_limiter
 from media_assets.ittybit.retry import RetryHook
+from media_assets.outputs.locations import LocalOutputs
 from media_assets.settings import (
     API_KEY_ENV,
     DEFAULT_DEADLINES,
@@ -67,10 +68,21 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         default=None,
         description="s3://bucket/prefix outputs are delivered to, as <prefix>/<file>/<stage>.<ext>",
     )
+    output_dir: str | None = Field(
+        default=None,
+        description="The local service's output folder: outputs found there are recorded by "
+        "their file:// URL and checked; none = record the URLs the service returns",
+    )
 
     @property
     def is_local(self) -> bool:
         return not self.api_key
+
+    def local_outputs(self) -> LocalOutputs | None:
+        """The local service's output folder on this machine, when outputs land in one."""
+        if not self.is_local or not self.output_dir:
+            return None
+        return LocalOutputs(folder=Path(self.output_dir), service_url=self.base_url.rstrip("/"))
 
     def make_client(self, *, on_retry: RetryHook | None = None) -> IttybitClient:
         """A new client; make it inside the event loop that will use it."""
@@ -118,6 +130,7 @@ def ittybit_resource(settings: Settings) -> IttybitResource:
         requests_per_second=settings.requests_per_second,
         deadlines_s=settings.stage_deadlines,
         output_uri=settings.output_uri,
+        output_dir=None if settings.uses_hosted_api else str(settings.output_path),
     )
 
 

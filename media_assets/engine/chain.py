@@ -30,7 +30,8 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from media_assets.engine.journal import JobJournal, JournalEntry, MemoryJournal
 from media_assets.engine.media_kind import DEFAULT_GUESS, KindGuess
@@ -85,6 +86,7 @@ class PriorResult:
     options_hash: str | None
     generation: int
     facts: MediaFacts | None = None
+    options: Mapping[str, Any] | None = None  # what its job asked for, when one ran
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,6 +117,7 @@ class StageReport:
     idempotency_key: str | None = None
     requests: int = 0
     retries: int = 0
+    options: Mapping[str, Any] | None = None  # what the job asked for (None: no job applied)
     extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. how the ingest kind was chosen
 
     def metadata(self) -> dict[str, Any]:
@@ -123,6 +126,8 @@ class StageReport:
         values["generation"] = self.generation
         if self.options_hash:
             values["options_hash"] = self.options_hash
+        if self.options is not None:
+            values["options"] = dict(self.options)
         if self.idempotency_key:
             values["idempotency_key"] = self.idempotency_key
         if self.requests:
@@ -138,6 +143,14 @@ class StageReport:
 ReportSink = Callable[[StageReport], None]
 
 
+class OutputFolder(Protocol):
+    """Where a service's outputs can be read on this machine (``outputs.LocalOutputs``)."""
+
+    def path_of(self, url: str) -> Path | None:
+        """The file behind an output URL, if it is in the folder."""
+        ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class ChainSettings:
     deadlines: Mapping[Stage, float]
@@ -147,6 +160,9 @@ class ChainSettings:
     # entries, so a forced run makes new remote jobs and a retry of it re-attaches to them.
     force_token: str = ""
     retry: RetryPolicy = STAGE_RETRY
+    # The local service's output folder: outputs found there are recorded by their file:// URL,
+    # which resolves after every process has exited (and is what later jobs read them from).
+    outputs: OutputFolder | None = None
 
 
 def options_hash(job: StageJob) -> str:
@@ -240,7 +256,8 @@ class FileChain:
             return prior.facts, prior.result.output_url
         if self._reusable(Stage.INGESTED, prior, None) and prior and prior.facts:
             assert prior.result.output_url is not None
-            self._report(self._cached(prior, prior.facts))
+            job = stage_job(Stage.INGESTED, prior.facts, task.overrides.get(Stage.INGESTED))
+            self._report(self._cached(prior, prior.facts, job))
             return prior.facts, prior.result.output_url
         report, facts = await self._ingest(task, prior)
         if report.result.status != ResultStatus.SUCCEEDED or not report.result.output_url:
@@ -361,13 +378,16 @@ class FileChain:
             job = self._delivered(stage_job(stage, prior.facts, overrides))
         return prior.options_hash == options_hash(job)
 
-    def _cached(self, prior: PriorResult, facts: MediaFacts | None) -> StageReport:
+    def _cached(
+        self, prior: PriorResult, facts: MediaFacts | None, job: StageJob | None = None
+    ) -> StageReport:
         return StageReport(
             result=replace(prior.result, cached=True),
             facts=facts,
             source_version=self._task.source_version,
             options_hash=prior.options_hash,
             generation=prior.generation,
+            options=job.options if job is not None else None,
         )
 
     def _generation(self, prior: PriorResult | None) -> int:
@@ -393,7 +413,7 @@ class FileChain:
     ) -> StageReport:
         job = self._delivered(stage_job(stage, facts, self._task.overrides.get(stage)))
         if self._reusable(stage, prior, job) and prior is not None:
-            report = self._cached(prior, facts)
+            report = self._cached(prior, facts, job)
             self._report(report)
             return report
         outcome = await self._remote(stage, job, input_url, prior, self._deadline(stage))
@@ -488,13 +508,19 @@ class FileChain:
         assert entry is not None
         output = done.output_file
         task = self._task
+        output_url = done.output or (output.url if output else None)
+        output_path = None
+        if output_url and self._settings.outputs is not None:
+            found = self._settings.outputs.path_of(output_url)
+            if found is not None:
+                output_url, output_path = found.as_uri(), str(found)
         result = MediaResult(
             partition_key=task.key,
             source_uri=task.source_uri,
             stage=stage,
             status=ResultStatus.SUCCEEDED,
             job_id=done.id,
-            output_url=done.output or (output.url if output else None),
+            output_url=output_url,
             kind=str(job.kind),
             format=(output.format if output else None) or str(job.options.get("format") or ""),
             width=output.width if output else None,
@@ -505,6 +531,7 @@ class FileChain:
             attempts=entry.generation + 1,
             created_at=done.created_at or outcome.created_at,
             completed_at=done.finished_at or int(time.time() * 1000),
+            output_path=output_path,
             delivered_to=_delivered_to(done, job),
         )
         report = StageReport(
@@ -516,6 +543,7 @@ class FileChain:
             idempotency_key=entry.idempotency_key,
             requests=requests,
             retries=retries,
+            options=job.options,
             extra=dict(extra or {}),
         )
         self._report(report)

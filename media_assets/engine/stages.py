@@ -41,11 +41,25 @@ STAGE_JOB_KIND: Mapping[Stage, JobKind] = {
 
 @dataclass(frozen=True, kw_only=True)
 class MediaFacts:
-    """What the probe of a source says, reduced to what decides the stages."""
+    """What the probe of a source says: what decides the stages, and what a media engineer reads.
+
+    ``kind``, ``has_audio`` and ``has_video`` decide which stages apply; the rest (container,
+    codecs, frame rate, bitrate, duration, display size, rotation) describe the source in the
+    event log and give the output checks their expectations. Any of those may be unknown.
+    """
 
     kind: str  # video | audio | image
     has_audio: bool
     has_video: bool
+    container: str | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    fps: float | None = None
+    bitrate: int | None = None
+    duration_s: float | None = None
+    width: int | None = None  # as displayed: rotation applied
+    height: int | None = None
+    rotation: int | None = None
 
     @classmethod
     def from_probe(cls, probe: File) -> MediaFacts:
@@ -56,20 +70,60 @@ class MediaFacts:
         has_video = bool(
             probe.has_video if probe.has_video is not None else kind in ("video", "image")
         )
-        return cls(kind=kind, has_audio=has_audio, has_video=has_video)
+        return cls(
+            kind=kind,
+            has_audio=has_audio,
+            has_video=has_video,
+            container=probe.format,
+            video_codec=probe.codecs.get("video"),
+            audio_codec=probe.codecs.get("audio"),
+            fps=probe.fps,
+            bitrate=probe.bitrate,
+            duration_s=probe.duration,
+            width=probe.width,
+            height=probe.height,
+            rotation=probe.rotation,
+        )
 
     def to_metadata(self) -> dict[str, Any]:
-        return {"media_kind": self.kind, "has_audio": self.has_audio, "has_video": self.has_video}
+        values: dict[str, Any] = {
+            "media_kind": self.kind,
+            "has_audio": self.has_audio,
+            "has_video": self.has_video,
+        }
+        for name, key in _SOURCE_FACTS.items():
+            value = getattr(self, name)
+            if value is not None:
+                values[key] = value
+        return values
 
     @classmethod
     def from_metadata(cls, values: Mapping[str, Any]) -> MediaFacts | None:
         if "media_kind" not in values:
             return None
+        known = {
+            name: values[key] for name, key in _SOURCE_FACTS.items() if values.get(key) is not None
+        }
         return cls(
             kind=str(values["media_kind"]),
             has_audio=bool(values.get("has_audio")),
             has_video=bool(values.get("has_video")),
+            **known,
         )
+
+
+# Source facts as they are named in the event log, beside the output's own facts.
+_SOURCE_FACTS = {
+    "container": "source_container",
+    "video_codec": "source_video_codec",
+    "audio_codec": "source_audio_codec",
+    "fps": "source_fps",
+    "bitrate": "source_bitrate",
+    "duration_s": "source_duration_s",
+    "width": "source_width",
+    "height": "source_height",
+    "rotation": "source_rotation",
+}
 
 
 def not_applicable_reason(stage: Stage, facts: MediaFacts) -> str | None:

@@ -84,7 +84,11 @@ def backfill_state(instance: dg.DagsterInstance, backfill_id: str) -> BackfillSt
 
 
 def close_backfill(
-    instance: dg.DagsterInstance, backfill_id: str, *, code_location_module: str
+    instance: dg.DagsterInstance,
+    backfill_id: str,
+    *,
+    code_location_module: str,
+    location_name: str,
 ) -> BackfillState | None:
     """Run one backfill-daemon iteration over ``backfill_id`` alone, so a finished one is closed.
 
@@ -101,7 +105,7 @@ def close_backfill(
         module_name=code_location_module,
         attribute=None,
         working_directory=None,
-        location_name=None,
+        location_name=location_name,
     )
     logger = logging.getLogger("media_assets.backfill")
     with WorkspaceProcessContext(instance, target, code_server_log_level="warning") as context:
@@ -189,11 +193,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     The instance and code location come from the environment (``DAGSTER_HOME`` and the product's
     settings). Exit 0 when the backfill has ended, 1 when it is still open.
     """
-    from media_assets.settings import CODE_LOCATION_MODULE
+    from media_assets.settings import CODE_LOCATION_MODULE, CODE_LOCATION_NAME
 
     (backfill_id,) = sys.argv[1:] if argv is None else argv
     with dg.DagsterInstance.get() as instance:
-        state = close_backfill(instance, backfill_id, code_location_module=CODE_LOCATION_MODULE)
+        state = close_backfill(
+            instance,
+            backfill_id,
+            code_location_module=CODE_LOCATION_MODULE,
+            location_name=CODE_LOCATION_NAME,
+        )
     print(state.status if state is not None else "missing")
     return 0 if state is not None and state.ended else 1
 

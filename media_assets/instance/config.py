@@ -1,4 +1,4 @@
-"""Writing a home's ``dagster.yaml``: the project's template plus the home's storage block.
+"""Writing a home's ``dagster.yaml`` and the workspace every Dagster process of it loads.
 
 The template (``dagster.yaml`` next to this file) holds what every instance shares. The storage
 depends on the home, so it is added per home, between two marker lines:
@@ -11,6 +11,10 @@ depends on the home, so it is added per home, between two marker lines:
 Switching a home between the two rewrites the block and keeps everything else the user changed.
 A file from before the markers gets its old storage block replaced (or the block added), and a
 ``dagster.yaml`` the user wrote without the template's header is left as it is.
+
+``workspace.yaml`` beside it names the code location (the repository's own ``workspace.yaml``
+gives the same name), so the daemon, ``dev`` and the runs they launch all call it that, and says
+where the package lives, so a source tree that is not installed loads too.
 """
 
 import json
@@ -46,6 +50,28 @@ _UNMARKED_SQLITE_BLOCK = re.compile(
     r"\s+class: OpenSqliteEventLogStorage\n\s+config:\n\s+base_dir: .*\n?",
     re.M,
 )
+
+
+_WORKSPACE = """\
+# Written by media-assets for every Dagster process it starts on this home.
+load_from:
+  - python_module:
+      module_name: {module}
+      location_name: {name}
+      working_directory: {directory}
+"""
+
+
+def write_workspace(dagster_home: Path, *, module: str, location_name: str) -> Path:
+    """Write ``dagster_home/workspace.yaml`` loading ``module`` as ``location_name``."""
+    path = dagster_home / "workspace.yaml"
+    package_parent = Path(__file__).resolve().parents[2]
+    text = _WORKSPACE.format(
+        module=module, name=location_name, directory=json.dumps(str(package_parent))
+    )
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    return path
 
 
 def event_log_dir(dagster_home: Path) -> Path:

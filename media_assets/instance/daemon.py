@@ -20,8 +20,8 @@ import dagster as dg
 _OWNER_KEY = "media_assets/daemon_owner"
 
 
-def daemon_command(code_location_module: str, *, log_level: str = "warning") -> list[str]:
-    """``dagster-daemon run`` for ``code_location_module``, from this interpreter's install.
+def daemon_command(workspace: Path, *, log_level: str = "warning") -> list[str]:
+    """``dagster-daemon run`` for the code location of ``workspace``, from this install.
 
     The console script sits beside the interpreter in a virtual environment; where it does not
     (an unusual install), the module behind the script is run instead.
@@ -29,7 +29,7 @@ def daemon_command(code_location_module: str, *, log_level: str = "warning") -> 
     script = Path(sys.executable).with_name("dagster-daemon")
     # The module behind the `dagster-daemon` script; it has no public name of its own.
     launcher = [str(script)] if script.is_file() else [sys.executable, "-m", "dagster._daemon"]
-    return [*launcher, "run", "-m", code_location_module, "--log-level", log_level]
+    return [*launcher, "run", "-w", str(workspace), "--log-level", log_level]
 
 
 @dataclass(frozen=True)

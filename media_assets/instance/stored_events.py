@@ -30,6 +30,7 @@ _VALUE_FIELDS: dict[str, str | None] = {
     "PathMetadataEntryData": "path",
     "MarkdownMetadataEntryData": "md_str",
     "JsonMetadataEntryData": "data",
+    "TimestampMetadataValue": "value",
     "NullMetadataEntryData": None,
 }
 _EVENT_FIELDS = {

@@ -10,7 +10,7 @@ Endpoints (the subset of https://api.ittybit.com the project uses):
 - ``GET /jobs`` — cursor pages (``limit`` 1 to 100, ``after``, ``before``, ``order``, ``kind``,
   ``status``, ``input``) with ``Has-More``, ``Limit`` and ``Link: <...>; rel="next"`` headers.
 - ``POST /tasks`` — a standalone ``probe`` task; ``GET /tasks/{id}`` reads it back (local only).
-- ``GET /files/{path}`` — job outputs stored under the data dir.
+- ``GET /files/{path}`` — job outputs, from the output folder (``--output-dir``).
 
 Local-only extensions, absent from real Ittybit, all under ``/_local/``:
 

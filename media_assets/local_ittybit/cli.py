@@ -54,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
     parser.add_argument("--port", type=int, default=8787, help="port; 0 picks a free one")
     parser.add_argument("--data-dir", type=Path, default=None, help="jobs database and outputs")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where outputs are written and served from (default: DATA_DIR/files)",
+    )
     parser.add_argument("--engine", choices=("ffmpeg", "simulate"), default="ffmpeg")
     parser.add_argument(
         "--compat",
@@ -115,17 +122,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(
-    ns: argparse.Namespace, *, default_data_dir: Path | None = None
+    ns: argparse.Namespace,
+    *,
+    default_data_dir: Path | None = None,
+    default_output_dir: Path | None = None,
 ) -> ServiceConfig:
     """Build the config from parsed flags; raises ValueError on inconsistent values.
 
-    Without ``--data-dir`` the data lives in ``default_data_dir``, else in ``DEFAULT_DATA_DIR``.
+    Without ``--data-dir`` the data lives in ``default_data_dir``, else in ``DEFAULT_DATA_DIR``;
+    without ``--output-dir`` outputs go to ``default_output_dir``, else under the data dir.
     """
     data_dir = ns.data_dir or default_data_dir or DEFAULT_DATA_DIR
+    output_dir = ns.output_dir or default_output_dir
     return ServiceConfig(
         host=ns.host,
         port=ns.port,
         data_dir=data_dir.expanduser().resolve(),
+        output_dir=output_dir.expanduser().resolve() if output_dir is not None else None,
         engine=ns.engine,
         compat=ns.compat,
         workers=ns.workers,
@@ -166,6 +179,8 @@ def config_to_argv(config: ServiceConfig, *, api_key_file: Path | None = None) -
     argv = ["--host", config.host, "--port", str(config.port)]
     argv += ["--data-dir", str(config.data_dir), "--engine", config.engine]
     argv += ["--compat", config.compat]
+    if config.output_dir is not None:
+        argv += ["--output-dir", str(config.output_dir)]
     if config.workers is not None:
         argv += ["--workers", str(config.workers)]
     if config.api_key is not None:

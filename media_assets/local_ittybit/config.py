@@ -34,6 +34,8 @@ class ServiceConfig:
     api_key: str | None = None
     allow_roots: tuple[Path, ...] = ()
     public_url: str | None = None
+    # Where outputs are written and served from; None = ``data_dir/files``.
+    output_dir: Path | None = None
     # Longest ``GET /jobs/{id}?wait=S`` hold, advertised in the ``Job-Wait-Max`` header; 0 = off.
     max_wait: float = 20.0
     # simulate engine
@@ -123,8 +125,8 @@ class ServiceConfig:
 
     @property
     def files_dir(self) -> Path:
-        """Where job outputs live; the only folder ``GET /files/...`` can read."""
-        return self.data_dir / "files"
+        """Where job outputs live (the output folder); the only folder ``GET /files/...`` reads."""
+        return self.output_dir if self.output_dir is not None else self.data_dir / "files"
 
     @property
     def s3_dir(self) -> Path:

@@ -2,8 +2,10 @@
 
 Accepted: ``http(s)://`` URLs (downloaded), ``s3://bucket/key`` URLs (read from the stand-in
 buckets, see ``buckets``) and ``file://`` URLs whose real path (symlinks resolved) lies under an
-allowed root. A URL of this service's own ``/files/`` tree is read from disk directly, which keeps
-chained jobs (ingest, then thumbnail from the ingested output) fast.
+allowed root or in the service's own output folder. A URL of this service's own ``/files/`` tree
+is read from disk directly, which keeps chained jobs (ingest, then thumbnail from the ingested
+output) fast; so is the ``file://`` URL of an output, which stays valid after the service that
+made it has stopped.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -60,6 +63,8 @@ def file_path(url: str, config: ServiceConfig) -> Path:
     if not raw_path.startswith("/") or "\x00" in raw_path:
         raise MediaError("invalid_input", f"file:// URL must hold an absolute path: {url}")
     real = Path(raw_path).resolve()
+    if real.is_relative_to(config.files_dir.resolve()):
+        return real  # one of the service's own outputs
     roots = config.readable_roots
     for root in roots:
         if real.is_relative_to(root.resolve()):
@@ -97,9 +102,13 @@ def own_file_path(url: str, config: ServiceConfig) -> Path | None:
 
 
 def output_stem(input_url: str) -> str:
-    """A filesystem- and URL-safe name for the output, taken from the input's file name."""
+    """A filesystem- and URL-safe name for the output, taken from the input's file name.
+
+    Accented letters keep their base letter ("Café" gives "Cafe"), as in partition keys.
+    """
     name = PurePosixPath(unquote(urlsplit(input_url).path)).stem
-    safe = _UNSAFE_NAME_CHARS.sub("_", name).strip("._")[:80]
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    safe = _UNSAFE_NAME_CHARS.sub("_", folded).strip("._")[:80]
     return safe or "output"
 
 

@@ -1,20 +1,26 @@
 """DuckDB schema of the manifest: table ``media_results`` and the views built on it.
 
-``media_results`` holds one row per (partition_key, stage) with the contract's columns in order,
-plus ``cached`` (the stage re-used an earlier result for the same source version and options),
-then columns added after the contract's: ``delivered_to`` (the ``s3://`` destination the output
-was delivered to, with ``MEDIA_ASSETS_OUTPUT_URI``; else NULL).
+``media_results`` holds one row per (partition_key, stage) with the contract's columns in order
+(``cached``: the stage re-used an earlier result for the same source version and options;
+``check_status``/``check_message``: the output's asset check, ``passed`` | ``failed`` | NULL and why
+it failed), then columns added after the contract's: ``output_path`` (the output file on this
+machine, when it is here) and ``delivered_to`` (the ``s3://`` destination the output was
+delivered to, with ``MEDIA_ASSETS_OUTPUT_URI``; else NULL).
 ``created_at`` and ``completed_at`` are UTC ``TIMESTAMP``s (the records carry Unix milliseconds).
+
+``manifest_state`` holds ``schema`` (the layout version; another one means a rebuild) and
+``cursor`` (the newest event-log storage id the manifest has read; an update reads what is newer).
 
 Views:
 
 - ``batch_summary``: per stage, then an overall row (``stage = 'all'``, counting every
   (file, stage) result): ``total, succeeded, failed, not_applicable, pending``.
-- ``completion_rate``: per stage and overall: ``total``, ``done`` (no longer pending, whatever the
-  outcome), ``percent`` (= done / total), ``succeeded_percent`` (succeeded among the results that
-  apply, i.e. not counting not-applicable stages).
+- ``completion_rate``: per stage and overall: ``total``, ``done`` (succeeded or not applicable:
+  nothing left to do), ``failed``, ``pending``, ``percent`` (= done / total, so a failed file
+  keeps a stage below 100), ``succeeded_percent`` (succeeded among the results that apply, i.e.
+  not counting not-applicable stages).
 - ``avg_processing_time_by_kind``: over succeeded results with a processing time, per output kind
-  and stage: ``results, avg_ms, p50_ms, p95_ms, avg_seconds``.
+  and stage: ``results, avg_ms, p50_ms, p95_ms, avg_seconds`` (milliseconds to 0.1).
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ import dataclasses
 from media_assets.results import MediaResult, Stage
 
 TABLE = "media_results"
+STATE_TABLE = "manifest_state"
+# Bumped whenever the table or the views change: a manifest of another version is rebuilt.
+SCHEMA_VERSION = "2"
 # One column per MediaResult field, in contract order.
 MANIFEST_COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(MediaResult))
 
@@ -47,6 +56,9 @@ COLUMN_TYPES: dict[str, str] = {
     "created_at": "TIMESTAMP",
     "completed_at": "TIMESTAMP",
     "cached": "BOOLEAN NOT NULL",
+    "check_status": "VARCHAR",
+    "check_message": "VARCHAR",
+    "output_path": "VARCHAR",
     "delivered_to": "VARCHAR",
 }
 if tuple(COLUMN_TYPES) != MANIFEST_COLUMNS:  # the record and the table must not drift apart
@@ -103,9 +115,11 @@ CREATE VIEW completion_rate AS
 SELECT
     stage,
     total,
-    total - pending AS done,
-    CASE WHEN total = 0 THEN NULL ELSE round(100.0 * (total - pending) / total, 1) END
-        AS percent,
+    succeeded + not_applicable AS done,
+    failed,
+    pending,
+    CASE WHEN total = 0 THEN NULL
+        ELSE round(100.0 * (succeeded + not_applicable) / total, 1) END AS percent,
     CASE WHEN total - not_applicable = 0 THEN NULL
         ELSE round(100.0 * succeeded / (total - not_applicable), 1) END AS succeeded_percent
 FROM batch_summary
@@ -119,8 +133,8 @@ SELECT
     stage,
     count(*) AS results,
     round(avg(processing_ms), 1) AS avg_ms,
-    quantile_cont(processing_ms, 0.5) AS p50_ms,
-    quantile_cont(processing_ms, 0.95) AS p95_ms,
+    round(quantile_cont(processing_ms, 0.5), 1) AS p50_ms,
+    round(quantile_cont(processing_ms, 0.95), 1) AS p95_ms,
     round(avg(processing_ms) / 1000.0, 1) AS avg_seconds
 FROM {TABLE}
 WHERE status = 'succeeded' AND processing_ms IS NOT NULL
@@ -128,8 +142,11 @@ GROUP BY kind, stage
 ORDER BY kind, {STAGE_ORDER_SQL}
 """
 
+CREATE_STATE_TABLE = f"CREATE TABLE {STATE_TABLE} (name VARCHAR PRIMARY KEY, value VARCHAR)"
+
 DDL: tuple[str, ...] = (
     CREATE_TABLE,
+    CREATE_STATE_TABLE,
     CREATE_BATCH_SUMMARY,
     CREATE_COMPLETION_RATE,
     CREATE_AVG_PROCESSING_TIME,

@@ -48,7 +48,7 @@ def server_binaries() -> Path:
         return versions[-1].parent
     raise ScratchServerError(
         "PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's `postgresql`"
-        " package (the CI script does) or put them on PATH"
+        " package (scripts/install-postgres does) or put them on PATH"
     )
 
 

@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import dagster as dg
 import pytest
@@ -89,6 +90,35 @@ def test_run_processes_the_good_files(broken_library_run: RunOutcome) -> None:
     assert by_file == {**{name: {"succeeded"} for name in _CLIPS}, BROKEN: {"failed"}}
 
 
+def test_run_outputs_resolve_after_every_process_has_exited(
+    broken_library_run: RunOutcome,
+) -> None:
+    """With the service stopped, every output in the manifest is a file:// URL that resolves, in
+    outputs/<stage>/<partition key>/ under the home."""
+    cli = broken_library_run.cli
+    assert not cli.service_answers()
+    made = [
+        row for row in read_results(cli.home / "manifest.duckdb") if row["status"] == "succeeded"
+    ]
+    assert len(made) == len(_CLIPS) * 4
+    for row in made:
+        url = str(row["output_url"])
+        assert url.startswith("file://"), url
+        path = Path(unquote(urlsplit(url).path))
+        assert path.is_file(), url
+        assert path.parent == cli.home / "outputs" / row["stage"] / row["partition_key"]
+        assert row["output_path"] == str(path)
+        assert row["check_status"] == "passed", (row["stage"], row["check_message"])
+
+
+def test_run_says_where_the_outputs_are(broken_library_run: RunOutcome) -> None:
+    """The summary names the output folder."""
+    outputs = broken_library_run.cli.home / "outputs"
+    assert f"outputs: {outputs} (one folder per stage, then per file)" in (
+        broken_library_run.done.stdout
+    )
+
+
 def test_run_goes_through_a_daemon_backfill(broken_library_run: RunOutcome) -> None:
     """The files were processed by a completed backfill's runs, launched by the daemon."""
     dagster_home = broken_library_run.cli.home / "dagster_home"
@@ -127,6 +157,9 @@ def test_demo_runs_end_to_end(cli: Cli) -> None:
     manifest = cli.home / "manifest.duckdb"
     assert manifest.is_file()
     assert f"manifest: {manifest}" in done.stdout
+    outputs = cli.home / "outputs"
+    assert f"outputs: {outputs}" in done.stdout
+    assert {folder.name for folder in outputs.iterdir()} == set(names[:-1])
     assert (cli.home / "dagster_home" / "dagster.yaml").is_file()
 
 

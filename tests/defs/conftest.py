@@ -24,7 +24,11 @@ def bench(tmp_path: Path, home: Path, media_library: Path) -> Iterator[PipelineB
     scratch.mkdir()
     roots = [media_library, scratch] + ([CORPUS.resolve()] if CORPUS.is_dir() else [])
     config = ServiceConfig(
-        port=0, data_dir=tmp_path / "ittybit", engine="ffmpeg", allow_roots=tuple(roots)
+        port=0,
+        data_dir=tmp_path / "ittybit",
+        output_dir=home / "outputs",
+        engine="ffmpeg",
+        allow_roots=tuple(roots),
     )
     dagster_dir = tmp_path / "dagster"
     dagster_dir.mkdir()

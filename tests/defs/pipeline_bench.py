@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import dagster as dg
 import httpx
@@ -64,8 +65,13 @@ class PipelineBench:
     scratch: Path  # an empty folder the service may read, for files a test changes
 
     @property
+    def outputs(self) -> Path:
+        """The local service's output folder (MEDIA_ASSETS_HOME/outputs)."""
+        return self.service.config.files_dir
+
+    @property
     def resource(self) -> IttybitResource:
-        return IttybitResource(base_url=self.service.base_url)
+        return IttybitResource(base_url=self.service.base_url, output_dir=str(self.outputs))
 
     def register(self, names: Sequence[str], folder: Path | None = None) -> list[str]:
         """Register the named files of ``folder`` (default: the library); their keys, in order."""
@@ -141,6 +147,18 @@ class PipelineBench:
             record.asset_event for record in records if run_id is None or record.run_id == run_id
         ]
 
+    def check_evaluations(self, run_id: str) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+        """The output checks a run evaluated, by (stage, partition); the last one of each."""
+        found: dict[tuple[str, str], dg.AssetCheckEvaluation] = {}
+        for entry in self.instance.all_logs(
+            run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ):
+            assert entry.dagster_event is not None
+            evaluation = entry.dagster_event.asset_check_evaluation_data
+            assert evaluation.partition is not None
+            found[(evaluation.asset_key.path[-1], evaluation.partition)] = evaluation
+        return found
+
     def step_failure_description(self, run_id: str) -> str:
         """The ``Failure`` description the pipeline step ended with."""
         failures = self.instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
@@ -157,3 +175,18 @@ class PipelineBench:
 def metadata_values(event: dg.AssetMaterialization | dg.AssetObservation) -> dict[str, Any]:
     """Plain metadata values of an event (URLs and markdown as their text)."""
     return {name: value.value for name, value in event.metadata.items()}
+
+
+def fetch_output(url: str, target: Path) -> Path:
+    """Copy the output at ``url`` (a served http URL, or a file:// URL) to ``target``."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        source = Path(unquote(parts.path))
+        assert source.is_file(), f"{url}: no such file"
+        target.write_bytes(source.read_bytes())
+        return target
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200, f"{url}: HTTP {response.status_code}"
+    assert response.content, f"{url}: empty body"
+    target.write_bytes(response.content)
+    return target

@@ -20,6 +20,7 @@ from pipeline_bench import (
     GOOD_FILES,
     MEDIA_PIPELINE,
     PipelineBench,
+    fetch_output,
     metadata_values,
 )
 
@@ -30,7 +31,7 @@ from media_assets.manifest.queries import read_results, read_summary
 from media_assets.settings import load_settings
 
 STAGES = ("ingested", "thumbnail", "audio", "transcoded")
-COMMON_FIELDS = ("job_id", "output_url", "kind", "format", "filesize", "processing_ms", "attempts")
+COMMON_FIELDS = ("job_id", "dagster/uri", "kind", "format", "filesize", "processing_ms", "attempts")
 # Pictures have a size, time-based media a duration; an mp3 has no width or height.
 STAGE_FIELDS = {
     "ingested": ("width", "height", "duration_s"),
@@ -46,11 +47,7 @@ def only_event(events: list[Any]) -> dict[str, Any]:
 
 
 def download(url: str, target: Path) -> Path:
-    response = httpx.get(url, timeout=30)
-    assert response.status_code == 200, f"{url}: HTTP {response.status_code}"
-    assert response.content, f"{url}: empty body"
-    target.write_bytes(response.content)
-    return target
+    return fetch_output(url, target)
 
 
 def stage_results(bench: PipelineBench, key: str, run_id: str) -> dict[str, dict[str, Any]]:
@@ -88,9 +85,11 @@ def test_thumbnail_has_a_markdown_preview(bench: PipelineBench) -> None:
     (event,) = bench.materializations("thumbnail", key, result.run_id)
     preview = event.metadata["preview"]
     assert isinstance(preview, dg.MarkdownMetadataValue)
-    output_url = event.metadata["output_url"]
-    assert isinstance(output_url, dg.UrlMetadataValue)
-    assert f"]({output_url.value})" in preview.value
+    served = event.metadata["output_link"]
+    assert isinstance(served, dg.UrlMetadataValue)
+    assert f"]({served.value})" in preview.value
+    image = httpx.get(served.value, timeout=10)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/webp"
 
 
 def test_outputs_download_as_valid_media(bench: PipelineBench, tmp_path: Path) -> None:
@@ -100,13 +99,13 @@ def test_outputs_download_as_valid_media(bench: PipelineBench, tmp_path: Path) -
     assert result.success
     results = stage_results(bench, key, result.run_id)
 
-    ingested = probe_file(download(results["ingested"]["output_url"], tmp_path / "ingested.mp4"))
+    ingested = probe_file(download(results["ingested"]["dagster/uri"], tmp_path / "ingested.mp4"))
     assert ingested["kind"] == "video"
     assert ingested["format"] == "mp4"
     assert (ingested["width"], ingested["height"]) == (1600, 900)
 
     transcoded = probe_file(
-        download(results["transcoded"]["output_url"], tmp_path / "transcoded.mp4")
+        download(results["transcoded"]["dagster/uri"], tmp_path / "transcoded.mp4")
     )
     assert transcoded["format"] == "mp4"
     assert transcoded["codecs"]["video"] == "h264"
@@ -114,13 +113,13 @@ def test_outputs_download_as_valid_media(bench: PipelineBench, tmp_path: Path) -
     assert transcoded["height"] == 720
     assert (results["transcoded"]["width"], results["transcoded"]["height"]) == (1280, 720)
 
-    thumbnail = probe_file(download(results["thumbnail"]["output_url"], tmp_path / "thumb.webp"))
+    thumbnail = probe_file(download(results["thumbnail"]["dagster/uri"], tmp_path / "thumb.webp"))
     assert thumbnail["kind"] == "image"
     assert thumbnail["format"] == "webp"
     assert thumbnail["width"] == 640
     assert results["thumbnail"]["width"] == 640
 
-    audio = probe_file(download(results["audio"]["output_url"], tmp_path / "audio.mp3"))
+    audio = probe_file(download(results["audio"]["dagster/uri"], tmp_path / "audio.mp3"))
     assert audio["kind"] == "audio"
     assert audio["format"] == "mp3"
     assert audio["codecs"]["audio"] == "mp3"
@@ -133,8 +132,8 @@ def test_small_source_is_not_upscaled(bench: PipelineBench, tmp_path: Path) -> N
     result = bench.materialize_one(key)
     assert result.success
     results = stage_results(bench, key, result.run_id)
-    thumbnail = probe_file(download(results["thumbnail"]["output_url"], tmp_path / "thumb.webp"))
-    transcoded = probe_file(download(results["transcoded"]["output_url"], tmp_path / "t.mp4"))
+    thumbnail = probe_file(download(results["thumbnail"]["dagster/uri"], tmp_path / "thumb.webp"))
+    transcoded = probe_file(download(results["transcoded"]["dagster/uri"], tmp_path / "t.mp4"))
     assert (thumbnail["format"], thumbnail["width"]) == ("webp", 320)
     assert (transcoded["codecs"]["video"], transcoded["width"]) == ("h264", 320)
 
@@ -251,10 +250,10 @@ def test_stages_that_do_not_apply_are_not_applicable(
         assert results[stage]["status"] == "not_applicable", stage
         assert results[stage]["error_message"], f"{stage}: no reason given"
         assert "job_id" not in results[stage]
-        assert "output_url" not in results[stage]
+        assert "dagster/uri" not in results[stage]
     for stage in made:
         assert results[stage]["status"] == "succeeded", stage
-        assert results[stage]["output_url"], stage
+        assert results[stage]["dagster/uri"], stage
     for stage in STAGES:
         assert bench.observations(stage, key) == [], f"{stage} recorded a failure"
 
@@ -265,7 +264,7 @@ def test_thumbnail_only_reuses_the_ingested_output(bench: PipelineBench) -> None
     first = bench.materialize_one(key, selection=["ingested"])
     assert first.success
     (ingested,) = bench.materializations("ingested", key)
-    ingested_url = metadata_values(ingested)["output_url"]
+    ingested_url = metadata_values(ingested)["dagster/uri"]
     before = bench.stats()
 
     second = bench.materialize_one(key, selection=["thumbnail"])
@@ -312,7 +311,7 @@ def test_rerun_of_unchanged_partition_does_no_remote_work(bench: PipelineBench) 
     for stage in STAGES:
         assert second_results[stage]["cached"] is True, stage
         assert second_results[stage]["job_id"] == first_results[stage]["job_id"], stage
-        assert second_results[stage]["output_url"] == first_results[stage]["output_url"], stage
+        assert second_results[stage]["dagster/uri"] == first_results[stage]["dagster/uri"], stage
 
 
 def test_changed_source_is_processed_again(bench: PipelineBench) -> None:
@@ -427,15 +426,15 @@ def test_corpus_landscape_video_partition(bench: PipelineBench, tmp_path: Path) 
     assert result.success
     results = stage_results(bench, key, result.run_id)
     assert {values["status"] for values in results.values()} == {"succeeded"}
-    transcoded = probe_file(download(results["transcoded"]["output_url"], tmp_path / "t.mp4"))
+    transcoded = probe_file(download(results["transcoded"]["dagster/uri"], tmp_path / "t.mp4"))
     assert (transcoded["codecs"]["video"], transcoded["width"], transcoded["height"]) == (
         "h264",
         1080,
         720,
     )
-    thumbnail = probe_file(download(results["thumbnail"]["output_url"], tmp_path / "t.webp"))
+    thumbnail = probe_file(download(results["thumbnail"]["dagster/uri"], tmp_path / "t.webp"))
     assert (thumbnail["format"], thumbnail["width"]) == ("webp", 640)
-    audio = probe_file(download(results["audio"]["output_url"], tmp_path / "a.mp3"))
+    audio = probe_file(download(results["audio"]["dagster/uri"], tmp_path / "a.mp3"))
     assert audio["format"] == "mp3"
 
 
@@ -450,11 +449,11 @@ def test_corpus_rotated_portrait_phone_video_stays_portrait(
     assert result.success
     results = stage_results(bench, key, result.run_id)
     assert {values["status"] for values in results.values()} == {"succeeded"}
-    transcoded = probe_file(download(results["transcoded"]["output_url"], tmp_path / "t.mp4"))
+    transcoded = probe_file(download(results["transcoded"]["dagster/uri"], tmp_path / "t.mp4"))
     assert transcoded["codecs"]["video"] == "h264"
     assert transcoded["width"] == 1280
     assert transcoded["height"] > transcoded["width"]
     assert transcoded["orientation"] == "portrait"
-    thumbnail = probe_file(download(results["thumbnail"]["output_url"], tmp_path / "t.webp"))
+    thumbnail = probe_file(download(results["thumbnail"]["dagster/uri"], tmp_path / "t.webp"))
     assert thumbnail["width"] == 640
     assert thumbnail["height"] > thumbnail["width"]

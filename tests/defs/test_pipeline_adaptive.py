@@ -45,7 +45,10 @@ def only_adaptive(bench: PipelineBench, key: str) -> dict[str, object]:
 def test_a_video_gets_an_hls_ladder(bench: PipelineBench, tmp_path: Path) -> None:
     """With the stage on, a video's fifth result is a master playlist of two or more renditions."""
     (key,) = bench.register(["small-clip.mp4"])
-    assert materialize(bench, key).success
+    result = materialize(bench, key)
+    assert result.success
+    check = bench.check_evaluations(result.run_id)[("adaptive_video", key)]
+    assert check.passed, check.description
     values = only_adaptive(bench, key)
     assert (values["status"], values["kind"], values["format"]) == (
         "succeeded",
@@ -53,13 +56,13 @@ def test_a_video_gets_an_hls_ladder(bench: PipelineBench, tmp_path: Path) -> Non
         "hls",
     )
     assert (values["width"], values["height"]) == (320, 240)
-    master = httpx.get(str(values["output_url"]), timeout=30)
+    master = httpx.get(str(values["output_link"]), timeout=30)
     assert master.status_code == 200
     (tmp_path / "master.m3u8").write_text(master.text)
     assert len(read_master(tmp_path / "master.m3u8")) >= 2
     job = bench.job(str(values["job_id"]))
     (ingested,) = bench.materializations("ingested", key)
-    assert job["input"] == metadata_values(ingested)["output_url"]  # made from the mezzanine
+    assert job["input"] == metadata_values(ingested)["dagster/uri"]  # made from the mezzanine
 
 
 @pytest.mark.usefixtures("adaptive_on")

@@ -45,7 +45,7 @@ def test_facts_from_a_probe_with_cover_art() -> None:
     facts = MediaFacts.from_probe(
         File(kind="audio", codecs={"audio": "mp3", "video": "mjpeg"}, has_audio=True)
     )
-    assert facts == MediaFacts(kind="audio", has_audio=True, has_video=False)
+    assert (facts.kind, facts.has_audio, facts.has_video) == ("audio", True, False)
 
 
 def test_adaptive_video_is_an_hls_job() -> None:
@@ -62,3 +62,27 @@ def test_delivery_destinations_name_the_file_and_stage() -> None:
     assert thumbnail.output == f"{base}/clip.mp4-1a2b3c4d/thumbnail.webp"
     assert ladder.output == f"{base}/clip.mp4-1a2b3c4d/adaptive_video/master.m3u8"
     assert delivered(stage_job(Stage.THUMBNAIL, VIDEO), None, "k").output is None
+
+
+def test_source_probe_facts_round_trip_through_metadata() -> None:
+    """Container, codecs, fps, bitrate, duration, size and rotation survive the event log."""
+    facts = MediaFacts.from_probe(
+        File(
+            kind="video",
+            format="mov",
+            codecs={"video": "h264", "audio": "aac"},
+            fps=29.97,
+            bitrate=4_000_000,
+            duration=12.5,
+            width=1080,
+            height=1920,
+            rotation=90,
+            has_audio=True,
+            has_video=True,
+        )
+    )
+    values = facts.to_metadata()
+    assert values["source_container"] == "mov"
+    assert (values["source_video_codec"], values["source_audio_codec"]) == ("h264", "aac")
+    assert (values["source_fps"], values["source_rotation"]) == (29.97, 90)
+    assert MediaFacts.from_metadata(values) == facts

@@ -18,6 +18,7 @@ EVERY_KIND: dict[str, Any] = {
     "url": dg.MetadataValue.url("http://127.0.0.1:8787/files/job_1/clip.webp"),
     "path": dg.MetadataValue.path("/library/a.mp4"),
     "markdown": dg.MetadataValue.md("![thumbnail](http://127.0.0.1:8787/files/job_1/clip.webp)"),
+    "timestamp": dg.MetadataValue.timestamp(1_796_150_332.983),
 }
 
 # A metadata kind the fast reader does not know.

@@ -22,6 +22,7 @@ def test_flags_round_trip_through_config_to_argv(tmp_path: Path) -> None:
     config = ServiceConfig(
         port=0,
         data_dir=tmp_path.resolve(),
+        output_dir=(tmp_path / "outputs").resolve(),
         engine="simulate",
         workers=4,
         api_key="k",
@@ -100,6 +101,19 @@ def test_the_data_dir_flag_wins_over_the_callers_default(tmp_path: Path) -> None
     """--data-dir beats the default the caller passed."""
     config = _parse(["--data-dir", str(tmp_path / "flag")], default_data_dir=tmp_path / "default")
     assert config.data_dir == tmp_path.resolve() / "flag"
+
+
+def test_outputs_go_under_the_data_dir_unless_a_folder_is_given(tmp_path: Path) -> None:
+    """Outputs default to DATA_DIR/files; --output-dir, or the caller's default, moves them."""
+    assert _parse(["--data-dir", str(tmp_path)]).files_dir == tmp_path.resolve() / "files"
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    chosen = config_from_args(
+        parser.parse_args(["--data-dir", str(tmp_path)]), default_output_dir=tmp_path / "kept"
+    )
+    assert chosen.files_dir == tmp_path.resolve() / "kept"
+    flagged = _parse(["--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "flag")])
+    assert flagged.files_dir == tmp_path.resolve() / "flag"
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,31 @@ from media_assets.manifest.schema import MANIFEST_COLUMNS
 from media_assets.manifest.writer import write_manifest
 from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 
+# The brief's contract: these columns, in this order, first.
+CONTRACT_COLUMNS = (
+    "partition_key",
+    "source_uri",
+    "stage",
+    "status",
+    "job_id",
+    "output_url",
+    "kind",
+    "format",
+    "width",
+    "height",
+    "duration_s",
+    "filesize",
+    "processing_ms",
+    "attempts",
+    "error_kind",
+    "error_message",
+    "created_at",
+    "completed_at",
+    "cached",
+    "check_status",
+    "check_message",
+)
+
 STAGES = list(ALL_STAGES)  # the contract's four
 
 
@@ -71,13 +96,6 @@ def test_rows_match_results(tmp_path: Path) -> None:
     assert ("song", "thumbnail", "not_applicable", None, None) in rows
 
 
-CONTRACT_COLUMNS = (
-    "partition_key", "source_uri", "stage", "status", "job_id", "output_url", "kind", "format",
-    "width", "height", "duration_s", "filesize", "processing_ms", "attempts", "error_kind",
-    "error_message", "created_at", "completed_at", "cached",
-)  # fmt: skip
-
-
 def test_table_columns_follow_the_contract(tmp_path: Path) -> None:
     """media_results has the contract's columns in order, then the added ones after them."""
     path = tmp_path / "manifest.duckdb"
@@ -89,7 +107,7 @@ def test_table_columns_follow_the_contract(tmp_path: Path) -> None:
     )
     assert tuple(name for (name,) in columns) == MANIFEST_COLUMNS
     assert MANIFEST_COLUMNS[: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
-    assert MANIFEST_COLUMNS[len(CONTRACT_COLUMNS) :] == ("delivered_to",)
+    assert MANIFEST_COLUMNS[len(CONTRACT_COLUMNS) :] == ("output_path", "delivered_to")
 
 
 def test_all_fields_round_trip(tmp_path: Path) -> None:
@@ -112,6 +130,9 @@ def test_all_fields_round_trip(tmp_path: Path) -> None:
         created_at=1_700_000_000_123,
         completed_at=1_700_000_004_444,
         cached=True,
+        check_status="failed",
+        check_message="lasts 9.00 s, the source 12.50 s",
+        output_path="/outputs/transcoded/clip/clip.mp4",
         delivered_to="s3://deliveries/library/clip/transcoded.mp4",
     )
     write_manifest(path, [full])
@@ -136,6 +157,9 @@ def test_all_fields_round_trip(tmp_path: Path) -> None:
         datetime(2023, 11, 14, 22, 13, 20, 123000),
         datetime(2023, 11, 14, 22, 13, 24, 444000),
         True,
+        "failed",
+        "lasts 9.00 s, the source 12.50 s",
+        "/outputs/transcoded/clip/clip.mp4",
         "s3://deliveries/library/clip/transcoded.mp4",
     )
 
@@ -194,13 +218,32 @@ def test_empty_manifest_has_a_zero_overall_row(tmp_path: Path) -> None:
 
 
 def test_completion_rate(tmp_path: Path) -> None:
-    """completion_rate reports done/total and the success share of applicable stages."""
+    """completion_rate counts succeeded and not-applicable as done: a failed file is not done."""
     path = tmp_path / "manifest.duckdb"
     write_manifest(path, library())
-    rows = fetch(path, "SELECT stage, total, done, percent, succeeded_percent FROM completion_rate")
-    assert rows[0] == ("ingested", 3, 3, 100.0, pytest.approx(66.7))
-    assert rows[1] == ("thumbnail", 3, 2, pytest.approx(66.7), 50.0)
-    assert rows[-1] == ("all", 12, 9, 75.0, 60.0)
+    rows = fetch(
+        path,
+        "SELECT stage, total, done, failed, pending, percent, succeeded_percent"
+        " FROM completion_rate",
+    )
+    assert rows[0] == ("ingested", 3, 2, 1, 0, pytest.approx(66.7), pytest.approx(66.7))
+    assert rows[1] == ("thumbnail", 3, 2, 0, 1, pytest.approx(66.7), 50.0)
+    assert rows[-1] == ("all", 12, 8, 1, 3, pytest.approx(66.7), 60.0)
+
+
+def test_percentiles_are_rounded_to_a_tenth(tmp_path: Path) -> None:
+    """p50_ms and p95_ms read 2481.8, not 2481.7999999999997."""
+    path = tmp_path / "manifest.duckdb"
+    write_manifest(
+        path,
+        [
+            result(key, Stage.THUMBNAIL, ResultStatus.SUCCEEDED, kind="image", processing_ms=ms)
+            for key, ms in (("a", 410), ("b", 388), ("c", 2712))
+        ],
+    )
+    assert fetch(path, "SELECT p50_ms, p95_ms FROM avg_processing_time_by_kind") == [
+        (410.0, 2481.8)
+    ]
 
 
 def test_avg_processing_time_by_kind(tmp_path: Path) -> None:

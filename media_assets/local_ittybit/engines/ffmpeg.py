@@ -2,8 +2,9 @@
 
 The media work itself lives in ``local_ittybit.media``; this adapter fetches the input, runs
 the blocking calls in worker threads so the event loop keeps answering, names and serves the
-output at ``/files/<job id>/<input stem>.<ext>``, and delivers it to the job's ``output``
-destination when there is one.
+output at ``/files/<folder>/<input stem>.<ext>``, where the folder is ``<stage>/<partition key>``
+for jobs whose metadata names both, else the job id (see ``layout``), and delivers it to the
+job's ``output`` destination when there is one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..buckets import deliver
 from ..config import ServiceConfig
 from ..inputs import local_copy, output_stem
 from ..jobs import ENCODE_TASK, EXPORT_TASK, IMPORT_TASK, PROBE_TASK, Json, export_destination
+from ..layout import output_folder
 from ..media import encode, output_extension, probe_file
 from .base import JobRun
 
@@ -41,7 +43,10 @@ class FfmpegEngine:
             run.finish_task(IMPORT_TASK, source_file)
             run.start_task(ENCODE_TASK, source_file)
             name = f"{output_stem(input_url)}.{output_extension(kind, options)}"
-            target = self._config.files_dir / job["id"] / name
+            relative = f"{output_folder(job)}/{name}"
+            # Written under a temporary name and renamed (``encode``): a newer job of the same
+            # stage and file replaces the output in one step, never leaving half a file.
+            target = self._config.files_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             encoded = await run.in_thread(
                 encode,
@@ -53,7 +58,7 @@ class FfmpegEngine:
                 on_progress=run.report_progress,
                 cancel=run.cancel,
             )
-        url = f"{self._config.base_url}/files/{job['id']}/{quote(name)}"
+        url = f"{self._config.base_url}/files/{quote(relative)}"
         output_file = {**encoded, "url": url}
         run.finish_task(ENCODE_TASK, output_file)
         run.start_task(EXPORT_TASK, output_file)

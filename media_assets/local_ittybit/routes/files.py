@@ -1,4 +1,4 @@
-"""``GET /files/{path}``: job outputs, served from the data dir's ``files`` folder only.
+"""``GET /files/{path}``: job outputs, served from the output folder only.
 
 The requested path is resolved (symlinks and ``..`` included) and must still lie inside that
 folder, so no request can read the database or anything else. Anything else is a 404.

@@ -29,6 +29,7 @@ async def health(request: Request) -> Response:
             "pid": os.getpid(),
             "uptime_s": _uptime(request),
             "allow_roots": [str(root) for root in service.config.readable_roots],
+            "output_dir": str(service.config.files_dir),
         }
     )
 
