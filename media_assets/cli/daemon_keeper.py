@@ -34,6 +34,7 @@ import dagster as dg
 
 from media_assets.cli.home import workspace_file
 from media_assets.cli.tether import Tethered
+from media_assets.defs.manifest_sensor import MANIFEST_RUN_TAG
 from media_assets.instance.daemon import (
     DaemonOwner,
     clear_daemon_owner,
@@ -227,6 +228,7 @@ class DaemonKeeper:
                 clear_daemon_owner(self._instance, pid=os.getpid())
                 # Its last heartbeats would make the next command think a daemon still serves.
                 self._instance.wipe_daemon_heartbeats()
+                drop_unstarted_manifest_updates(self._instance)
         finally:
             self._lease.release()
 
@@ -252,6 +254,26 @@ def dagster_daemon(
         yield keeper
     finally:
         keeper.stop(own_backfill=own_backfill())
+
+
+def drop_unstarted_manifest_updates(instance: dg.DagsterInstance) -> None:
+    """Delete the manifest updates the stopped daemon's sensor queued and never started.
+
+    The command updates the manifest itself; left queued they would wait for the next daemon,
+    and cancelled they would show as a cancelled run after every command. A run another daemon
+    took meanwhile has a start time and is left alone.
+    """
+    queued = instance.get_runs(
+        filters=dg.RunsFilter(
+            tags={MANIFEST_RUN_TAG: "sensor"},
+            statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED],
+        )
+    )
+    for run in queued:
+        instance.run_coordinator.cancel_run(run.run_id)
+        record = instance.get_run_record_by_id(run.run_id)
+        if record is not None and record.start_time is None:
+            instance.delete_run(run.run_id)
 
 
 def other_runs_in_progress(instance: dg.DagsterInstance, own_backfill: str | None) -> bool:

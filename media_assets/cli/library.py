@@ -25,7 +25,6 @@ from media_assets.cli.services import ittybit_service
 from media_assets.cli.settle import settle_files
 from media_assets.defs.definitions import build_definitions
 from media_assets.defs.latest_results import unfinished_keys
-from media_assets.defs.manifest_sensor import MANIFEST_RUN_TAG
 from media_assets.defs.partitions import MEDIA_FILES, register_sources
 from media_assets.instance.backfills import (
     abandon_backfill,
@@ -128,8 +127,6 @@ def run_library(options: RunOptions, settings: Settings) -> int:
         except BaseException:
             _cancel(instance, backfill_id)
             raise
-        if daemon.keeps_one:
-            _settle_manifest_updates(instance)
         closes_backfill = daemon.keeps_one
     if closes_backfill:
         _close_backfill(settings, backfill_id)
@@ -151,33 +148,6 @@ def _abandon_orphans(instance: dg.DagsterInstance) -> None:
             "killed; its finished stages are reused",
             file=sys.stderr,
         )
-
-
-def _settle_manifest_updates(instance: dg.DagsterInstance) -> None:
-    """Before our daemon stops: let manifest updates it started finish, drop queued ones.
-
-    Stopping the daemon would interrupt them half-way (the file is safe, but the UI would show
-    a failed run); this command updates the manifest itself next.
-    """
-    active = instance.get_runs(
-        filters=dg.RunsFilter(
-            tags={MANIFEST_RUN_TAG: "sensor"},
-            statuses=[
-                dg.DagsterRunStatus.NOT_STARTED,
-                dg.DagsterRunStatus.QUEUED,
-                dg.DagsterRunStatus.STARTING,
-                dg.DagsterRunStatus.STARTED,
-            ],
-        )
-    )
-    started = []
-    for run in active:
-        if run.status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED):
-            instance.run_coordinator.cancel_run(run.run_id)
-        else:
-            started.append(run.run_id)
-    if started:
-        wait_for_runs_to_end(instance, started, timeout_s=CANCEL_WAIT_S)
 
 
 def _process_alive(pid: int) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from cli_helpers import Cli
 
 from media_assets.manifest.writer import write_manifest
-from media_assets.results import MediaResult, ResultStatus, Stage
+from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TERMINAL_FALLBACK_WIDTH = 120
@@ -43,7 +43,7 @@ def cli(tmp_path: Path) -> Cli:
             if stage == Stage.THUMBNAIL
             else None,
         )
-        for stage in Stage
+        for stage in ALL_STAGES
     ]
     rows += [
         MediaResult(
@@ -54,7 +54,7 @@ def cli(tmp_path: Path) -> Cli:
             error_kind="invalid_input",
             error_message=LONG_MESSAGE,
         )
-        for stage in Stage
+        for stage in ALL_STAGES
     ]
     write_manifest(cli.home / "manifest.duckdb", rows, cursor=1)
     return cli

@@ -15,6 +15,7 @@ import pytest
 from dagster._daemon.types import DaemonHeartbeat
 
 from media_assets.cli.daemon_keeper import DaemonConflict, DaemonKeeper, FileLease
+from media_assets.defs.manifest_sensor import MANIFEST_RUN_TAG
 from media_assets.settings import Settings
 
 # Stands in for dagster-daemon: a process that lives until it is stopped.
@@ -175,3 +176,26 @@ def _parent(entry: Path) -> int:
         return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return -1
+
+
+def test_stopping_its_daemon_deletes_the_manifest_updates_it_never_started(
+    keepers: list[DaemonKeeper], tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    """A manifest update the sensor requested and nobody started is gone after the stop."""
+    keeper = make_keeper(keepers, instance, tmp_path)
+    keeper.attach()
+    for run_id, tags in (
+        ("a" * 32, {MANIFEST_RUN_TAG: "sensor"}),
+        ("b" * 32, {"dagster/backfill": "someone-elses"}),
+    ):
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="__ASSET_JOB",
+                run_id=run_id,
+                status=dg.DagsterRunStatus.NOT_STARTED,
+                tags=tags,
+            )
+        )
+    keeper.stop()
+    assert instance.get_run_by_id("a" * 32) is None
+    assert instance.get_run_by_id("b" * 32) is not None
