@@ -24,13 +24,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
 _PR_SET_PDEATHSIG = 1
 DEFAULT_GRACE_S = 30.0
+# How often the tether looks at its command and at requests to stop it.
+_POLL_S = 0.1
 
 
 def _die_with_parent(sig: int) -> None:
@@ -75,33 +77,36 @@ def _serve(parent_pid: int, grace_s: float, command: Sequence[str]) -> int:
     if os.getppid() != parent_pid:  # the parent died before the request above took effect
         return 1
     process = subprocess.Popen(list(command), start_new_session=True)
-    stopping = False
+    requested: list[str] = []
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
-            stop_group(process.pid, process, grace_s)
+    def request(kind: str) -> Callable[[int, FrameType | None], None]:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            if not requested:
+                requested.append(kind)
 
-    def stop_leader(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=grace_s)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        return handler
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGUSR1, stop_leader)
-    code = process.wait()
-    # The leader exited on its own: nothing of its group may outlive it.
-    if not stopping:
-        stop_group(process.pid, process, grace_s)
-    return code
+    signal.signal(signal.SIGTERM, request("group"))
+    signal.signal(signal.SIGINT, request("group"))
+    signal.signal(signal.SIGUSR1, request("leader"))
+    # The handlers only take the request; it is carried out here. A handler that interrupts a
+    # blocking wait() cannot reap the child (the interrupted wait holds Popen's lock), so the
+    # exited leader would linger as a zombie and keep its group looking alive for the whole
+    # grace period.
+    while process.poll() is None and not requested:
+        time.sleep(_POLL_S)
+    if requested == ["leader"]:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        return process.returncode
+    # Asked to stop, or the leader exited on its own: nothing of its group may outlive it.
+    stop_group(process.pid, process, grace_s)
+    return process.returncode if process.returncode is not None else 1
 
 
 class Tethered:
