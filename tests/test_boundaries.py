@@ -67,7 +67,7 @@ def _imports_outside(room: str, allowed: tuple[str, ...], forbidden_roots: set[s
 def test_dagster_free_rooms_import_neither_dagster_nor_later_rooms(
     room: str, allowed: tuple[str, ...]
 ) -> None:
-    """The client, the service, the engine, outputs, the vocabulary and postgres/ know no Dagster."""
+    """The client, service, engine, outputs, vocabulary and postgres/ know no Dagster."""
     assert not _imports_outside(room, allowed, {"dagster", "media_assets"})
 
 
