@@ -3,12 +3,15 @@
     .venv/bin/python bench/throughput.py [--files 1000] [--in-flight 100] [--latency 2:6]
 
 One local service (simulate engine, job time uniform in --latency, enough workers that it never
-queues) serves four measurements in one process:
+queues, default settings: held looks on) serves these measurements in one process:
 
 (a) the Dagster path: ``media-assets run`` over a JSONL library of --files URLs with
     ``--max-in-flight C`` (daemon, backfill, ranged runs, event log, manifest);
 (b) a plain asyncio pool on the same client: C workers pulling jobs, each file's three
     downstream jobs queued ahead of new ingests (the best a hand-written pool does);
+(p) (a) and (b) again with held looks off, so the clients poll: the pool with
+    ``use_server_wait=False`` on the same service, ``media-assets run`` against a second service
+    started with ``max_wait=0`` (``--max-wait 0``). Held looks should be at least as fast;
 (c) Dagster with one run per file, on a smaller library, for reference;
 (d) memory: the Dagster path as one run holding C jobs, then one run holding C / 5; the slope of
     the run worker's peak RSS between the two is the memory each in-flight job costs;
@@ -41,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from media_assets.ittybit import IttybitClient, JobKind
+from media_assets.ittybit import IttybitClient, JobKind, PollPolicy
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService, RunningService, running_in_thread
 
@@ -78,7 +81,7 @@ class Figures:
             f"ideal {measured.service_s / self.in_flight:.1f}s; end to end {self.wall_s:.1f}s"
         )
         print(f"high_water_in_flight {measured.high_water} (cap {self.in_flight})")
-        print(f"HTTP requests per job {measured.requests / max(1, measured.jobs):.2f}")
+        print(f"HTTP requests per job {measured.requests_per_job:.2f}")
         print(f"orchestration CPU per file {1000 * self.cpu_s / max(1, self.files):.1f} ms")
         if self.runs is not None:
             print(f"Dagster runs created {self.runs}")
@@ -235,6 +238,10 @@ class Measured:
     requests: int
     high_water: int
 
+    @property
+    def requests_per_job(self) -> float:
+        return self.requests / max(1, self.jobs)
+
 
 def measure(target: Target, since_ms: int) -> Measured:
     # Stats first: listing the jobs below is itself counted as requests.
@@ -317,15 +324,15 @@ def _count_backfill_runs(env: dict[str, str]) -> int:
     return int(out.stdout.strip() or 0)
 
 
-async def _pool(target: Target, files: int, in_flight: int, slug: str) -> None:
+async def _pool(target: Target, files: int, in_flight: int, slug: str, poll: PollPolicy) -> None:
     async with IttybitClient(
-        base_url=target.base_url, api_key=target.api_key, max_connections=in_flight * 2
+        base_url=target.base_url, api_key=target.api_key, max_connections=in_flight * 2, poll=poll
     ) as client:
         work: deque[tuple[str, JobKind, dict[str, Any], int]] = deque(
             (f"https://media.invalid/{slug}/clip-{i:06d}.mp4", JobKind.VIDEO, {"format": "mp4"}, 0)
             for i in range(files)
         )
-        downstream = [
+        downstream: list[tuple[JobKind, dict[str, Any]]] = [
             (JobKind.IMAGE, {"format": "webp", "width": 640}),
             (JobKind.AUDIO, {"format": "mp3"}),
             (JobKind.VIDEO, {"format": "mp4", "width": 1280}),
@@ -360,14 +367,18 @@ async def _pool(target: Target, files: int, in_flight: int, slug: str) -> None:
 
 
 def plain_pool(
-    target: Target, files: int, in_flight: int, label: str = "(b) plain asyncio pool, same client"
+    target: Target,
+    files: int,
+    in_flight: int,
+    label: str = "(b) plain asyncio pool, same client",
+    poll: PollPolicy | None = None,
 ) -> Figures:
     reset(target)
     since = int(time.time() * 1000)
     cpu = time.process_time()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.monotonic()
-    asyncio.run(_pool(target, files, in_flight, label.split()[0].strip("()")))
+    asyncio.run(_pool(target, files, in_flight, label.split()[0].strip("()"), poll or PollPolicy()))
     wall = time.monotonic() - started
     cpu = time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
@@ -393,22 +404,16 @@ def main() -> None:
     parser.add_argument("--per-file-files", type=int, default=40, help="library size for (c)")
     parser.add_argument("--per-file-in-flight", type=int, default=20)
     parser.add_argument(
-        "--skip", default="", help="letters of measurements to skip, e.g. 'c' ('abcd': only h)"
+        "--skip",
+        default="",
+        help="letters of measurements to skip, e.g. 'c' ('abcdp': only h; 'p': no polling runs)",
     )
     args = parser.parse_args()
     low, high = (float(x) for x in args.latency.split(":"))
-    data = Path(tempfile.mkdtemp(prefix="media-assets-bench-svc-"))
-    # The simulate service stands in for the hosted API here, which cannot hold a look until a
-    # job ends: max_wait=0 makes the clients poll, as they do against Ittybit.
-    config = ServiceConfig(
-        port=0,
-        data_dir=data,
-        engine="simulate",
-        latency=(low, high),
-        workers=10_000,
-        seed=1,
-        max_wait=0,
-    )
+    # The service's defaults: it holds a look until the job ends (``Job-Wait-Max``).
+    config = service_config((low, high))
+    held: dict[str, Figures] = {}
+    polled: dict[str, Figures] = {}
     with LocalService(config) as service:
         target = Target(service.base_url)
         print(
@@ -418,6 +423,16 @@ def main() -> None:
         pool = plain_pool(target, args.files, args.in_flight) if "b" not in args.skip else None
         if pool:
             pool.show()
+            held["pool"] = pool
+        if "b" not in args.skip and "p" not in args.skip:
+            polled["pool"] = plain_pool(
+                target,
+                args.files,
+                args.in_flight,
+                "(p-b) plain asyncio pool, held looks off (the client polls)",
+                PollPolicy(use_server_wait=False),
+            )
+            polled["pool"].show(pool)
         if "a" not in args.skip:
             dagster = dagster_path(
                 target,
@@ -427,6 +442,7 @@ def main() -> None:
                 "(a) Dagster path: media-assets run (ranged runs)",
             )
             dagster.show(pool)
+            held["media-assets run"] = dagster
             if pool is not None:
                 overhead = 1000 * (dagster.cpu_s - pool.cpu_s) / max(1, args.files)
                 print(f"orchestration CPU per file beyond the pool's client work {overhead:.1f} ms")
@@ -441,11 +457,45 @@ def main() -> None:
                 "(c) Dagster, one run per file",
             )
             per_file.show()
+    if "a" not in args.skip and "p" not in args.skip:
+        # The service's --max-wait 0: it offers no held looks, so every client polls.
+        with LocalService(service_config((low, high), max_wait=0)) as polling:
+            polled["media-assets run"] = dagster_path(
+                Target(polling.base_url),
+                args.files,
+                args.in_flight,
+                args.files_per_run,
+                "(p-a) Dagster path against a service started with --max-wait 0 (polls)",
+            )
+            polled["media-assets run"].show(held.get("pool"))
+    if polled:
+        print("\n== held looks (default) vs polling: E, HTTP requests per job")
+        for name, figures in polled.items():
+            if name in held:
+                on = held[name]
+                print(
+                    f"{name}: held {on.efficiency:.3f} ({on.measured.requests_per_job:.2f}/job), "
+                    f"polling {figures.efficiency:.3f} ({figures.measured.requests_per_job:.2f}"
+                    f"/job); held / polling {on.efficiency / figures.efficiency:.3f}"
+                )
     if "h" not in args.skip:
         hosted_profile(args.files, args.in_flight, (low, high))
 
 
 HOSTED_KEY = "ittybit_bench_key_for_the_hosted_profile"
+
+
+def service_config(latency: tuple[float, float], **overrides: Any) -> ServiceConfig:
+    """A simulate service in a new data folder that never queues a job."""
+    return ServiceConfig(
+        port=0,
+        data_dir=Path(tempfile.mkdtemp(prefix="media-assets-bench-svc-")),
+        engine="simulate",
+        latency=latency,
+        workers=10_000,
+        seed=1,
+        **overrides,
+    )
 
 
 def hosted_profile(files: int, in_flight: int, latency: tuple[float, float]) -> None:

@@ -178,7 +178,9 @@ async def _run(
     force_token: str,
     outputs: LocalOutputs | None,
 ) -> BatchOutcome:
-    client = ittybit.make_client(on_retry=recorder.record_retry)
+    in_flight = config.run_in_flight or ittybit.run_in_flight
+    # Sized for this run's jobs in flight, which run config may set above the resource's.
+    client = ittybit.make_client(on_retry=recorder.record_retry, in_flight=in_flight)
     shared_slots = shared_slots_for(config.max_in_flight or ittybit.max_in_flight)
     deadlines = {**ittybit.deadlines_s, **config.deadlines_s}
     settings = ChainSettings(
@@ -193,7 +195,7 @@ async def _run(
             client,
             tasks,
             settings=settings,
-            max_in_flight=config.run_in_flight or ittybit.run_in_flight,
+            max_in_flight=in_flight,
             sink=recorder.record,
             shared_slots=shared_slots,
             journal=journal,

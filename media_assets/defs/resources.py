@@ -84,9 +84,17 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             return None
         return LocalOutputs(folder=Path(self.output_dir), service_url=self.base_url.rstrip("/"))
 
-    def make_client(self, *, on_retry: RetryHook | None = None) -> IttybitClient:
-        """A new client; make it inside the event loop that will use it."""
+    def make_client(
+        self, *, on_retry: RetryHook | None = None, in_flight: int | None = None
+    ) -> IttybitClient:
+        """A new client for ``in_flight`` jobs at once (default ``run_in_flight``); make it inside
+        the event loop that will use it.
+
+        Its pool has two connections per job in flight: a held look keeps one for as long as its
+        job runs, and the create that fills a freed slot must find another at once.
+        """
         base_url = self.base_url.rstrip("/")
+        jobs = in_flight or self.run_in_flight
         return IttybitClient(
             api_key=self.api_key,
             # Waiters told the same Retry-After come back spread over a second, not at once.
@@ -94,7 +102,7 @@ class IttybitResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             base_url=base_url,
             limiter=request_limiter_for(self.requests_per_second, api=base_url),
             on_retry=on_retry,
-            max_connections=max(10, self.run_in_flight * 2),
+            max_connections=max(10, jobs * 2),
         )
 
     def input_url(self, source_uri: str) -> str:

@@ -96,7 +96,11 @@ class SharedSlots(Protocol):
 
 
 class LockFileSlots:
-    """``size`` machine-wide slots backed by ``flock`` on files in ``folder``."""
+    """``size`` machine-wide slots backed by ``flock`` on files in ``folder``.
+
+    A slot another process frees is noticed by polling every ``poll_interval`` seconds (``flock``
+    tells no one); one this process frees wakes its waiter at once.
+    """
 
     def __init__(self, folder: Path, size: int, *, poll_interval: float = 0.02) -> None:
         if size < 1:
@@ -108,6 +112,7 @@ class LockFileSlots:
         self._held: set[int] = set()
         self._poll = poll_interval
         self._turn = asyncio.Lock()  # one poller per process; the rest queue behind it
+        self._freed = asyncio.Event()  # set when this process gives a slot back
 
     def _try_take(self) -> int | None:
         for index, path in enumerate(self._paths):
@@ -128,14 +133,17 @@ class LockFileSlots:
     async def acquire(self) -> int:
         async with self._turn:
             while True:
+                self._freed.clear()  # before looking: a slot freed from here on wakes us
                 index = self._try_take()
                 if index is not None:
                     return index
-                await asyncio.sleep(self._poll)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._freed.wait(), self._poll)
 
     async def release(self, index: int) -> None:
         fcntl.flock(self._fds[index], fcntl.LOCK_UN)
         self._held.discard(index)
+        self._freed.set()
 
     def close(self) -> None:
         for fd in self._fds.values():

@@ -91,7 +91,9 @@ class IttybitClient:
       the one ``rate_limit`` makes (e.g. one shared by many processes).
     * **on_retry** - *(optional)* called with a ``RetryEvent`` before every retry.
     * **transport** - *(optional)* an httpx transport (tests, proxies).
-    * **max_connections** - *(optional)* size of the connection pool.
+    * **max_connections** - *(optional)* size of the connection pool. Held looks (see
+      ``PollPolicy.use_server_wait``) use at most ``held_looks_max`` of them at once, so creates
+      and other looks always find a connection; waits beyond that poll instead.
     """
 
     def __init__(
@@ -117,6 +119,12 @@ class IttybitClient:
             limiter = rate_limiter(rate_limit)
         self._limiter: RequestLimiter | None = limiter
         self.stats = RequestStats()
+        self.max_connections = max_connections
+        # A held look keeps its connection for as long as the job runs. Left unbounded, C held
+        # looks on a pool of C connections would leave a create (or a poll) queued until some
+        # job ended: the slot it fills would idle meanwhile. Keep a tenth of the pool for them.
+        self.held_looks_max = max_connections - max(1, max_connections // 10)
+        self._held_looks = 0
         self._read_timeout = timeout.read
         self._extensions = extensions.ServerExtensions()
         headers = {"Accept": "application/json", "User-Agent": "media-assets"}
@@ -363,7 +371,11 @@ class IttybitClient:
         while not current.status.is_terminal:
             hold = self._held_wait(deadline)
             if hold > 0:
-                current = await self._look(current, hold, deadline, job_stats, timeout)
+                self._held_looks += 1
+                try:
+                    current = await self._look(current, hold, deadline, job_stats, timeout)
+                finally:
+                    self._held_looks -= 1
                 continue
             if deadline is not None:
                 remaining = deadline - time.monotonic()
@@ -405,6 +417,8 @@ class IttybitClient:
         offered = self._extensions.wait_max
         if not self.poll.use_server_wait or offered <= 0:
             return 0.0
+        if self._held_looks >= self.held_looks_max:
+            return 0.0  # every connection held looks may use is held: poll this time
         # Well inside the read timeout, so a held request never looks like a dead connection.
         hold = min(offered, self._read_timeout / 2)
         if deadline is not None:

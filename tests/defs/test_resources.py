@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from aiolimiter import AsyncLimiter
 
-from media_assets.defs.resources import request_limiter_for, shared_slots_for
+from media_assets.defs.resources import IttybitResource, request_limiter_for, shared_slots_for
 from media_assets.engine.slots import LockFileSlots
 from media_assets.postgres.request_rate import PostgresRequestRate
 from media_assets.postgres.slots import AdvisoryLockSlots
@@ -52,3 +53,12 @@ def test_request_ceiling_is_shared_with_a_database(
     limiter = request_limiter_for(5.0, api="http://api")
     assert isinstance(limiter, PostgresRequestRate)
     assert limiter.name == "http://api"
+
+
+def test_the_client_pool_fits_the_jobs_the_run_keeps_in_flight() -> None:
+    """A run holding more jobs than the resource's default gets a held look for each of them."""
+    client = IttybitResource(run_in_flight=16).make_client(in_flight=100)
+    try:
+        assert client.held_looks_max >= 100
+    finally:
+        asyncio.run(client.aclose())

@@ -138,3 +138,20 @@ def _hold_forever(folder: str) -> None:
         await asyncio.sleep(3600)
 
     asyncio.run(run())
+
+
+def test_a_slot_freed_in_this_process_wakes_its_waiter_at_once(tmp_path: Path) -> None:
+    """A waiter gets a slot this process frees without waiting for its next poll."""
+
+    async def scenario() -> int:
+        slots = LockFileSlots(tmp_path, 1, poll_interval=3600)
+        held = await slots.acquire()
+        waiter = asyncio.create_task(slots.acquire())
+        await asyncio.sleep(0.05)  # the waiter has looked, found none, and sleeps on its poll
+        await slots.release(held)
+        try:
+            return await asyncio.wait_for(waiter, timeout=10)
+        finally:
+            slots.close()
+
+    assert asyncio.run(scenario()) == 0

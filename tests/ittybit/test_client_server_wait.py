@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -71,3 +72,30 @@ async def test_held_wait_keeps_the_deadline(
     with pytest.raises(DeadlineExceeded):
         await client.run_job(input=CLIP, kind="video", timeout=1.0)
     assert 1.0 <= time.monotonic() - started < 2.5
+
+
+async def test_held_looks_leave_connections_for_creates(
+    start_service: StartService, make_client: MakeClient
+) -> None:
+    """Held looks never take the whole pool: with them all held, a create still goes through."""
+    service = start_service(hang_rate=1.0, max_wait=60.0)
+    poll = PollPolicy(initial=0.05, max_interval=0.1, use_progress=False)
+    client = make_client(service.base_url, poll=poll, max_connections=2)
+    hung = [await client.create_job(input=f"{CLIP}?n={n}", kind="video") for n in range(2)]
+    waits = [asyncio.create_task(client.wait_for_job(job, timeout=30)) for job in hung]
+    try:
+        # Every wait has looked once, and one of them (past the held looks' share) polls on.
+        for _ in range(200):
+            if client.stats.by_route["GET /jobs/{id}"] >= 4:
+                break
+            await asyncio.sleep(0.05)
+        assert client.stats.by_route["GET /jobs/{id}"] >= 4
+        # Held for a minute were they given every connection; the test's bound is far shorter.
+        async with asyncio.timeout(10):
+            created = await client.create_job(input=f"{CLIP}?n=new", kind="video")
+        assert not created.status.is_terminal
+        assert not any(wait.done() for wait in waits)
+    finally:
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
