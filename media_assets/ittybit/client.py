@@ -48,6 +48,10 @@ from media_assets.ittybit.polling import PollSchedule
 from media_assets.ittybit.ratelimit import RequestLimiter, rate_limiter
 from media_assets.ittybit.retry import RetryHook, call_with_retries
 
+# How long an idle connection is kept for reuse, under the common 5 s of servers (uvicorn's and
+# httpx's own default alike).
+KEEPALIVE_EXPIRY_S = 4.0
+
 
 @dataclass
 class RequestStats:
@@ -137,7 +141,11 @@ class IttybitClient:
                 connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
             ),
             limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                # A connection the server may be closing is not reused: a POST sent on it would
+                # fail with a read error and be retried.
+                keepalive_expiry=KEEPALIVE_EXPIRY_S,
             ),
             transport=transport,
         )

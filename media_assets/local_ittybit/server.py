@@ -52,10 +52,21 @@ class _AnnouncingServer(uvicorn.Server):
             print(f"{LISTENING_PREFIX}{self._url}", flush=True)
 
 
+KEEP_ALIVE_S = 30
+
+
 def _uvicorn_config(app: Starlette, log_level: str) -> uvicorn.Config:
     # No access log: at thousands of requests per second it would cost more than the work.
+    # Idle connections are kept longer than clients keep them (httpx: 5 s, as uvicorn's
+    # default): with both at 5 s a client could send on a connection the service was closing,
+    # and its POST would fail with a read error and be retried.
     return uvicorn.Config(
-        app, lifespan="on", access_log=False, log_level=log_level, timeout_graceful_shutdown=5
+        app,
+        lifespan="on",
+        access_log=False,
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 
