@@ -27,7 +27,6 @@ import pytest
 import yaml
 from cli_helpers import Cli, free_port
 
-from media_assets.defs.manifest_sensor import MANIFEST_RUN_TAG
 from media_assets.instance.config import write_instance_config
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService
@@ -165,14 +164,13 @@ def test_two_homes_on_the_deployments_daemon_code_server_and_webserver(
     assert stats["jobs"]["succeeded"] == 2 * FILES * 4
     assert stats["high_water_in_flight"] <= CAP
     # The webserver reads the same database: it lists both homes' backfill runs, all succeeded
-    # (beside them, the deployment's manifest_updates sensor may have an update under way).
+    # (beside them, the deployment's manifest_updates sensor may have an update under way), and
+    # no run failed.
     results = runs["data"]["runsOrError"]["results"]
     backfill_runs = [run for run in results if _tag(run, "dagster/backfill") is not None]
     assert len({_tag(run, "dagster/backfill") for run in backfill_runs}) == 2
     assert {run["status"] for run in backfill_runs} == {"SUCCESS"}
-    others = [run for run in results if _tag(run, "dagster/backfill") is None]
-    assert all(_tag(run, MANIFEST_RUN_TAG) == "sensor" for run in others), others
-    assert not {run["status"] for run in others} & {"FAILURE", "CANCELED"}
+    assert not {run["status"] for run in results} & {"FAILURE", "CANCELED"}, results
 
 
 def _tag(run: dict[str, Any], key: str) -> str | None:
