@@ -82,6 +82,16 @@ class MediaResult:
         return {k: v for k, v in values.items() if v is not None}
 
     @classmethod
+    def pending(cls, partition_key: str, source_uri: str, stage: Stage) -> MediaResult:
+        """A stage of a file with no result recorded yet."""
+        return cls(
+            partition_key=partition_key,
+            source_uri=source_uri,
+            stage=stage,
+            status=ResultStatus.PENDING,
+        )
+
+    @classmethod
     def from_metadata(cls, values: dict[str, Any]) -> MediaResult:
         """Inverse of ``to_metadata``; unknown keys (previews, links) are ignored."""
         kwargs = {name: values[name] for name in _FIELD_NAMES if name in values}

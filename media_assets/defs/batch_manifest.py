@@ -39,7 +39,7 @@ from media_assets.manifest.writer import (
     write_manifest,
 )
 from media_assets.registry import default_registry
-from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage, pipeline_stages
+from media_assets.results import ALL_STAGES, MediaResult, Stage, pipeline_stages
 from media_assets.settings import load_settings
 
 MANIFEST_POOL = "duckdb_writer"
@@ -68,12 +68,8 @@ def collect_results(instance: dg.DagsterInstance) -> Iterator[MediaResult]:
         for key in keys:
             result = recorded.get(key)
             if result is None:
-                result = MediaResult(
-                    partition_key=key,
-                    source_uri=sources[key].uri if key in sources else key,
-                    stage=stage,
-                    status=ResultStatus.PENDING,
-                )
+                uri = sources[key].uri if key in sources else key
+                result = MediaResult.pending(key, uri, stage)
             yield result
 
 
@@ -193,15 +189,7 @@ def _full_rows(changes: ManifestChanges) -> list[MediaResult]:
         if (key, stage) not in recorded
     ]
     uris = _source_uris(list(dict.fromkeys(key for key, _ in missing)))
-    pending = [
-        MediaResult(
-            partition_key=key,
-            source_uri=uris.get(key, key),
-            stage=stage,
-            status=ResultStatus.PENDING,
-        )
-        for key, stage in missing
-    ]
+    pending = [MediaResult.pending(key, uris.get(key, key), stage) for key, stage in missing]
     return [*changes.results, *pending]
 
 

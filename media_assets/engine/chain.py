@@ -211,12 +211,7 @@ class FileChain:
         self._sink(report)
 
     def _blank(self, stage: Stage) -> MediaResult:
-        return MediaResult(
-            partition_key=self._task.key,
-            source_uri=self._task.source_uri,
-            stage=stage,
-            status=ResultStatus.PENDING,
-        )
+        return MediaResult.pending(self._task.key, self._task.source_uri, stage)
 
     async def run(self) -> list[MediaResult]:
         """Process the file; returns the failed stage results (empty when all went well)."""

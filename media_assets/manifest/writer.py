@@ -38,7 +38,7 @@ from media_assets.manifest.schema import (
     TABLE,
     TIMESTAMP_COLUMNS,
 )
-from media_assets.results import ALL_STAGES, MediaResult, ResultStatus, Stage
+from media_assets.results import ALL_STAGES, MediaResult, Stage
 
 # Types of the staged CSV: as in the table, except timestamps still in Unix milliseconds.
 _CSV_TYPES = {
@@ -176,12 +176,7 @@ def update_manifest(
             new_keys = [key for key in registered if key not in known]
             uris = source_uris(new_keys) if new_keys else {}
             pending = [
-                MediaResult(
-                    partition_key=key,
-                    source_uri=uris.get(key, key),
-                    stage=stage,
-                    status=ResultStatus.PENDING,
-                )
+                MediaResult.pending(key, uris.get(key, key), stage)
                 for key in new_keys
                 for stage in stages
                 if (key, stage.value) not in changed
