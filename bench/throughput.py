@@ -44,6 +44,7 @@ from typing import Any
 
 import httpx
 
+from media_assets.cli.tether import die_with_parent
 from media_assets.ittybit import IttybitClient, JobKind, PollPolicy
 from media_assets.local_ittybit.config import ServiceConfig
 from media_assets.local_ittybit.server import LocalService, RunningService, running_in_thread
@@ -289,10 +290,19 @@ def dagster_path(
     if per_run:
         command += ["--files-per-run", str(per_run)]
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # The command gets SIGTERM if the benchmark dies (a timeout, Ctrl-C): it then cancels
+        # its backfill and stops its daemon, instead of running on without anyone waiting.
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+        )
         sampler = TreeSampler(process.pid)
         sampler.start()
-        returncode = process.wait()
+        try:
+            returncode = process.wait()
+        except BaseException:
+            process.terminate()
+            process.wait(timeout=120)
+            raise
         memory = sampler.result()
         out.seek(0)
         output = out.read()
