@@ -8,7 +8,8 @@ queues, default settings: held looks on) serves these measurements in one proces
 (a) the Dagster path: ``media-assets run`` over a JSONL library of --files URLs with
     ``--max-in-flight C`` (daemon, backfill, ranged runs, event log, manifest);
 (b) a plain asyncio pool on the same client: C workers pulling jobs, each file's three
-    downstream jobs queued ahead of new ingests (the best a hand-written pool does);
+    downstream jobs queued ahead of new ingests until only C files are left to ingest, then
+    ingests first (the engine's order, and the best a hand-written pool does);
 (p) (a) and (b) again with held looks off, so the clients poll: the pool with
     ``use_server_wait=False`` on the same service, ``media-assets run`` against a second service
     started with ``max_wait=0`` (``--max-wait 0``). Held looks should be at least as fast;
@@ -349,19 +350,23 @@ async def _pool(target: Target, files: int, in_flight: int, slug: str, poll: Pol
         ]
 
         ingesting = 0  # ingests in flight: their downstream jobs are still to come
+        to_ingest = files  # ingests not started; they sit at the right end of ``work``
         more_work = asyncio.Event()
 
         async def worker() -> None:
-            nonlocal ingesting
+            nonlocal ingesting, to_ingest
             while work or ingesting:
                 if not work:
                     more_work.clear()
                     await more_work.wait()
                     continue
-                url, kind, options, depth = work.popleft()
+                # The last files' ingests are the batch's critical path: take them first.
+                tail = 0 < to_ingest <= in_flight
+                url, kind, options, depth = work.pop() if tail else work.popleft()
                 if depth > 0:
                     await client.run_job(input=url, kind=kind, options=options)
                     continue
+                to_ingest -= 1
                 ingesting += 1
                 try:
                     # One job, as the chain ingests: its probe task says what the file is.

@@ -73,6 +73,7 @@ _REMOTE_FAILURE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
 _REPLAYS_OF_CANCELLED = 3
 # Downstream stages first: finishing files already ingested beats starting new ones.
 _PRIORITY = {stage: 0 for stage in Stage} | {Stage.INGESTED: 1}
+INGEST_PRIORITY = _PRIORITY[Stage.INGESTED]
 # Every stage made from the ingested output, the optional ones included.
 _AFTER_INGEST = (*DOWNSTREAM, *OPTIONAL_STAGES)
 

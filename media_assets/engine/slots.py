@@ -2,7 +2,8 @@
 
 ``PrioritySlots`` bounds the jobs one run has in flight and serves waiters by priority, so a file
 that is already ingested gets its deliverables made before a new file is ingested: files finish
-steadily instead of all at the end.
+steadily instead of all at the end. Near a batch's end the batch turns that order round (see
+``engine.batch``).
 
 ``SharedSlots`` bound the jobs in flight across every run, so ``--max-in-flight N`` holds
 whatever the run queue and files-per-run settings are. Two implement it:
@@ -28,16 +29,31 @@ from typing import Protocol
 
 
 class PrioritySlots:
-    """A semaphore whose waiters are served lowest ``priority`` first, FIFO within a priority."""
+    """A semaphore whose waiters are served lowest ``priority`` first, FIFO within a priority.
+
+    ``serve_first(p)`` puts priority ``p`` ahead of every other, waiters already queued included.
+    """
 
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError("slots size must be >= 1")
         self.size = size
         self._free = size
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._first: int | None = None
+        self._waiters: list[tuple[tuple[bool, int], int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self.in_use_high_water = 0
+
+    def _rank(self, priority: int) -> tuple[bool, int]:
+        return (priority != self._first, priority)
+
+    def serve_first(self, priority: int) -> None:
+        """From now on serve waiters of ``priority`` before all others (FIFO among them)."""
+        self._first = priority
+        self._waiters = [
+            (self._rank(level), order, level, future) for _, order, level, future in self._waiters
+        ]
+        heapq.heapify(self._waiters)
 
     @property
     def in_use(self) -> int:
@@ -48,7 +64,7 @@ class PrioritySlots:
             self._take()
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        heapq.heappush(self._waiters, (self._rank(priority), next(self._order), priority, future))
         try:
             await future
         except asyncio.CancelledError:
@@ -63,7 +79,7 @@ class PrioritySlots:
     def release(self) -> None:
         self._free += 1
         while self._waiters and self._free > 0:
-            _, _, future = heapq.heappop(self._waiters)
+            *_, future = heapq.heappop(self._waiters)
             if not future.done():
                 self._take()
                 future.set_result(None)
@@ -158,6 +174,15 @@ class JobSlots:
     def __init__(self, per_run: int, shared: SharedSlots | None = None) -> None:
         self.run = PrioritySlots(per_run)
         self.shared = shared
+        # Shared slots go to this process's waiters one at a time; without this gate that order
+        # would be the order run slots were granted, and a run holding more run slots than its
+        # share of the shared ones would lose its priorities there.
+        self._turn = PrioritySlots(1)
+
+    def serve_first(self, priority: int) -> None:
+        """Serve jobs of ``priority`` before all others, for run slots and shared ones."""
+        self.run.serve_first(priority)
+        self._turn.serve_first(priority)
 
     @contextlib.asynccontextmanager
     async def hold(self, priority: int = 0) -> AsyncIterator[None]:
@@ -165,7 +190,8 @@ class JobSlots:
             if self.shared is None:
                 yield
                 return
-            index = await self.shared.acquire()
+            async with self._turn.hold(priority):
+                index = await self.shared.acquire()
             try:
                 yield
             finally:

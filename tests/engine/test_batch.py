@@ -53,6 +53,41 @@ async def test_one_files_deliverables_overlap_another_files_ingest(
         assert slow_ingest["started_at"] <= job["started_at"] < slow_ingest["finished_at"], stage
 
 
+async def test_deliverables_go_first_until_every_file_has_started(
+    start_service: StartService, make_client: MakeClient
+) -> None:
+    """One slot, eight files: the first file gets its outputs before the third is ingested."""
+    service = start_service(latency=(0.01, 0.02))
+    tasks = [file_task(f"clip-{n}.mp4") for n in range(8)]
+    outcome = await run_files(make_client(service), tasks, Reports(), max_in_flight=1)
+    assert outcome.failed == {}
+    order = [_job_name(job) for job in await ServiceView(service.base_url).jobs()]
+    # The second file's ingest may take the slot the first ingest frees before the first
+    # file's deliverables ask for it; the third's waits behind them.
+    third_ingest = order.index("clip-2.mp4/ingested")
+    assert all(order.index(f"clip-0.mp4/{stage}") < third_ingest for stage in DOWNSTREAM), order
+
+
+async def test_ingests_go_first_once_every_file_has_started(
+    start_service: StartService, make_client: MakeClient
+) -> None:
+    """One slot, eight files: the last two are ingested before the sixth has all its outputs."""
+    service = start_service(latency=(0.01, 0.02))
+    tasks = [file_task(f"clip-{n}.mp4") for n in range(8)]
+    outcome = await run_files(make_client(service), tasks, Reports(), max_in_flight=1)
+    assert outcome.failed == {}
+    order = [_job_name(job) for job in await ServiceView(service.base_url).jobs()]
+    # The window of started files reaches the eighth when the fifth is done; from then on the
+    # sixth file's outputs still waiting queue behind the seventh and eighth files' ingests.
+    assert order.index("clip-7.mp4/ingested") < order.index("clip-5.mp4/transcoded"), order
+
+
+def _job_name(job: dict[str, object]) -> str:
+    metadata = job["metadata"]
+    assert isinstance(metadata, dict)
+    return f"{metadata['partition_key']}/{metadata['stage']}"
+
+
 async def test_a_failing_file_does_not_stop_the_others(
     start_service: StartService, make_client: MakeClient
 ) -> None:

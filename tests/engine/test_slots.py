@@ -34,6 +34,68 @@ def test_priority_slots_serve_lower_priority_first() -> None:
     assert asyncio.run(scenario()) == ["thumbnail", "audio", "ingest-1", "ingest-2"]
 
 
+def test_serve_first_puts_a_priority_ahead_of_waiters_already_queued() -> None:
+    """After serve_first(1), queued priority-1 waiters go before priority 0, FIFO among them."""
+
+    async def scenario() -> list[str]:
+        slots = PrioritySlots(1)
+        order: list[str] = []
+        await slots.acquire()
+
+        async def wait(name: str, priority: int) -> None:
+            async with slots.hold(priority):
+                order.append(name)
+
+        waiters = [
+            asyncio.create_task(wait("ingest-1", 1)),
+            asyncio.create_task(wait("thumbnail", 0)),
+            asyncio.create_task(wait("ingest-2", 1)),
+        ]
+        await asyncio.sleep(0.01)
+        slots.serve_first(1)
+        waiters.append(asyncio.create_task(wait("ingest-3", 1)))
+        await asyncio.sleep(0.01)
+        slots.release()
+        await asyncio.gather(*waiters)
+        return order
+
+    assert asyncio.run(scenario()) == ["ingest-1", "ingest-2", "ingest-3", "thumbnail"]
+
+
+def test_shared_slots_are_handed_out_by_priority(tmp_path: Path) -> None:
+    """More run slots than shared ones: behind the waiter already at the shared slots, priority."""
+
+    async def scenario() -> list[str]:
+        shared = LockFileSlots(tmp_path, 1, poll_interval=0.005)
+        slots = JobSlots(4, shared)
+        order: list[str] = []
+        first_in = asyncio.Event()
+        let_go = asyncio.Event()
+
+        async def hold_first() -> None:
+            async with slots.hold(0):
+                first_in.set()
+                await let_go.wait()
+
+        async def wait(name: str, priority: int) -> None:
+            async with slots.hold(priority):
+                order.append(name)
+
+        holder = asyncio.create_task(hold_first())
+        await first_in.wait()
+        waiters = []
+        for name, priority in (("ingest-1", 1), ("ingest-2", 1), ("thumbnail", 0)):
+            waiters.append(asyncio.create_task(wait(name, priority)))
+            await asyncio.sleep(0.01)
+        let_go.set()
+        await asyncio.gather(holder, *waiters)
+        shared.close()
+        return order
+
+    # ingest-1 came first and is already waiting on the shared slots; the rest go by priority.
+    assert asyncio.run(scenario()) == ["ingest-1", "thumbnail", "ingest-2"]
+
+
 def test_priority_slots_never_exceed_size() -> None:
     """However many tasks ask, no more than ``size`` hold a slot at once."""
 
