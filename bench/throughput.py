@@ -100,6 +100,18 @@ class Figures:
                 for role, sec in self.memory.cpu_by_role.items()
             )
             print(f"CPU per file by process role (ms): {cpu}")
+            workers = sorted(self.memory.run_worker_cpu_s, reverse=True)
+            if self.runs is not None and workers:
+                # The longest workers are the backfill's runs; the rest are the manifest
+                # updates the manifest_updates sensor starts while they go.
+                ranged, others = workers[: self.runs], workers[self.runs :]
+                per_file = 1000 / max(1, self.files)
+                print(
+                    f"run workers: {len(ranged)} backfill runs {sum(ranged) * per_file:.1f} ms/file"
+                    f" ({', '.join(f'{sec:.1f}' for sec in ranged)} CPU-s); {len(others)} other"
+                    f" runs {sum(others) * per_file:.1f} ms/file"
+                    + (f" ({sum(others) / len(others):.1f} CPU-s each)" if others else "")
+                )
             print(
                 f"peak RSS of all its processes together {self.memory.peak_total_mb:.0f} MB; "
                 f"largest process per role (MB): {roles}"
@@ -112,6 +124,7 @@ class Memory:
     largest_by_role: dict[str, float]
     cpu_s: float  # user + system CPU of every process of the tree, as last sampled
     cpu_by_role: dict[str, float]
+    run_worker_cpu_s: list[float]  # one figure per run worker process
 
     @property
     def run_worker_mb(self) -> float:
@@ -174,7 +187,9 @@ class TreeSampler(threading.Thread):
             return "cli"
         if "spawn_main" in command or "execute_run" in command:
             return "run worker"
-        if "dagster._daemon" in command:
+        if "media_assets.cli.tether" in command:
+            return "tether"
+        if "dagster._daemon" in command or "dagster-daemon" in command:
             return "daemon"
         if "grpc" in command:
             return "code server"
@@ -191,6 +206,7 @@ class TreeSampler(threading.Thread):
             dict(sorted(self.largest.items())),
             sum(by_role.values()),
             dict(sorted(by_role.items())),
+            [seconds for role, seconds in self.cpu.values() if role == "run worker"],
         )
 
 

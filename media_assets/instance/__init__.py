@@ -3,9 +3,10 @@
 Everything else in the product uses Dagster's public API; a Dagster upgrade that moves an
 internal touches this folder only. Each private use, and why it has no public form:
 
-- ``storage.py``: ``OpenSqliteEventLogStorage`` subclasses Dagster's SQLite event log storage to
-  keep its connections open (Dagster opens a new engine and connection per access). Storage
-  classes are configured by module and class name in ``dagster.yaml``; there is no public base.
+- ``storage.py``: ``OpenSqliteEventLogStorage`` and ``OpenSqliteRunStorage`` subclass Dagster's
+  SQLite event log and run storages to keep their connections open (Dagster opens a new engine
+  and connection per access). Storage classes are configured by module and class name in
+  ``dagster.yaml``; there is no public base.
 - ``stored_events.py``: reads stored event rows (``SqlEventLogStorageTable``) and parses their
   JSON for the manifest, several times faster than Dagster's record API on a large library; any
   row it does not understand is read through the public API instead.

@@ -3,8 +3,8 @@
 The template (``dagster.yaml`` next to this file) holds what every instance shares. The storage
 depends on the home, so it is added per home, between two marker lines:
 
-- without a database, the custom SQLite event log storage, with the absolute folder of the home's
-  event log (a home that has moved gets the path corrected);
+- without a database, the custom SQLite run and event log storages (``instance.storage``), with
+  the absolute folders Dagster itself would use (a home that has moved gets them corrected);
 - with ``MEDIA_ASSETS_DATABASE_URL``, Dagster's PostgreSQL storage (``storage: postgres``), its URL
   read from that variable when Dagster loads the file, so the file holds no password.
 
@@ -28,7 +28,12 @@ DATABASE_URL_ENV = env_name("database_url")
 BLOCK_BEGIN = "# >>> media-assets: the storage of this home (rewritten to match it)"
 BLOCK_END = "# <<< media-assets: storage"
 _BEGIN_PREFIX = "# >>> media-assets"
-_SQLITE_STORAGE = """event_log_storage:
+_SQLITE_STORAGE = """run_storage:
+  module: media_assets.instance.storage
+  class: OpenSqliteRunStorage
+  config:
+    base_dir: {run_dir}
+event_log_storage:
   module: media_assets.instance.storage
   class: OpenSqliteEventLogStorage
   config:
@@ -74,9 +79,14 @@ def write_workspace(dagster_home: Path, *, module: str, location_name: str) -> P
     return path
 
 
+def run_storage_dir(dagster_home: Path) -> Path:
+    """Where Dagster keeps the SQLite run storage of a home (its own default place)."""
+    return dagster_home / "history"
+
+
 def event_log_dir(dagster_home: Path) -> Path:
     """Where Dagster keeps the SQLite event log of a home (its own default place)."""
-    return dagster_home / "history" / "runs"
+    return run_storage_dir(dagster_home) / "runs"
 
 
 def storage_block(dagster_home: Path, *, database: bool) -> str:
@@ -84,8 +94,11 @@ def storage_block(dagster_home: Path, *, database: bool) -> str:
     if database:
         body = _POSTGRES_STORAGE
     else:
-        base_dir = json.dumps(str(event_log_dir(dagster_home).resolve()))  # a valid YAML string
-        body = _SQLITE_STORAGE.format(base_dir=base_dir)
+        # json.dumps: a valid YAML string whatever the path holds
+        body = _SQLITE_STORAGE.format(
+            run_dir=json.dumps(str(run_storage_dir(dagster_home).resolve())),
+            base_dir=json.dumps(str(event_log_dir(dagster_home).resolve())),
+        )
     return f"{BLOCK_BEGIN}\n{body}{BLOCK_END}\n"
 
 

@@ -1,4 +1,4 @@
-"""SQLite event log storage that keeps its connections open.
+"""SQLite event log and run storage that keep their connections open.
 
 Dagster's ``SqliteEventLogStorage`` builds a new SQLAlchemy engine, opens a new SQLite connection
 and compiles every statement afresh for each access, twice per asset event (run shard and index
@@ -11,8 +11,13 @@ Every access still goes through the storage's lock and its own transaction, so a
 holds no SQLite lock between accesses and other processes see each commit at once. Connections of
 run shards not used lately are closed (at most ``MAX_OPEN_SHARDS`` are kept; the index shard stays
 open), and a wipe closes all of them before it deletes the files.
+
+``SqliteRunStorage`` likewise builds an engine and opens a connection for every access; the job
+journal (a key-value write per remote job), the run queue and every sensor tick go through it.
+``OpenSqliteRunStorage`` keeps one engine whose pool keeps its connections open.
 """
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +28,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
 )
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
@@ -105,4 +111,50 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def dispose(self) -> None:
         self.close_connections()
+        super().dispose()
+
+
+class OpenSqliteRunStorage(SqliteRunStorage):
+    """``SqliteRunStorage`` reusing one engine, whose pool keeps connections open between accesses.
+
+    Configured in ``dagster.yaml`` as::
+
+        run_storage:
+          module: media_assets.instance.storage
+          class: OpenSqliteRunStorage
+          config:
+            base_dir: /absolute/path/to/dagster_home/history
+    """
+
+    def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+        super().__init__(conn_string, inst_data)
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> "OpenSqliteRunStorage":
+        return cls.from_local(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._pooled_engine().connect() as conn, conn.begin():
+            yield conn
+
+    def _pooled_engine(self) -> Engine:
+        with self._engine_lock:
+            if self._engine is None:
+                # SQLAlchemy's default pool for a SQLite file: a few connections, each used by one
+                # thread at a time, handed between threads (the daemon's, a run's worker thread).
+                self._engine = create_engine(
+                    self._conn_string, connect_args={"check_same_thread": False}
+                )
+            return self._engine
+
+    def dispose(self) -> None:
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
         super().dispose()

@@ -1,17 +1,20 @@
-"""The event log storage that keeps its SQLite connections open."""
+"""The event log and run storages that keep their SQLite connections open."""
 
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 from dagster._core.instance.ref import InstanceRef
 
 from media_assets.instance import storage
 from media_assets.instance.config import INSTANCE_TEMPLATE, write_instance_config
-from media_assets.instance.storage import OpenSqliteEventLogStorage
+from media_assets.instance.storage import OpenSqliteEventLogStorage, OpenSqliteRunStorage
 
 
 @pytest.fixture
@@ -43,6 +46,65 @@ def test_prepared_home_uses_it(dagster_home: Path) -> None:
     """A home's dagster.yaml selects the open-connection event log storage."""
     with open_instance(dagster_home) as instance:
         assert isinstance(instance.event_log_storage, OpenSqliteEventLogStorage)
+
+
+def test_prepared_home_uses_the_open_run_storage(dagster_home: Path) -> None:
+    """A home's dagster.yaml selects the open-connection run storage, where Dagster keeps runs."""
+    with open_instance(dagster_home) as instance:
+        assert isinstance(instance.run_storage, OpenSqliteRunStorage)
+        instance.run_storage.set_cursor_values({"media_assets/probe": "1"})
+    assert (dagster_home / "history" / "runs.db").is_file()
+
+
+@pytest.fixture
+def sqlite_connects() -> Iterator[list[object]]:
+    """Every new SQLite connection any engine opens while the test runs."""
+    opened: list[object] = []
+
+    def count(connection: object, _record: object) -> None:
+        opened.append(connection)
+
+    sa.event.listen(sa.engine.Engine, "connect", count)
+    yield opened
+    sa.event.remove(sa.engine.Engine, "connect", count)
+
+
+def test_run_storage_reuses_its_connections(
+    dagster_home: Path, sqlite_connects: list[object]
+) -> None:
+    """Two hundred key-value writes and reads open a handful of connections, not one each."""
+    with open_instance(dagster_home) as instance:
+        run_storage = instance.run_storage
+        sqlite_connects.clear()  # opening the instance checks its schema on connections of its own
+        for n in range(100):
+            run_storage.set_cursor_values({f"media_assets/k{n}": str(n)})
+            assert run_storage.get_cursor_values({f"media_assets/k{n}"}) == {
+                f"media_assets/k{n}": str(n)
+            }
+    assert len(sqlite_connects) <= 5
+
+
+def test_run_storage_serves_threads_at_once(dagster_home: Path) -> None:
+    """Four threads writing at once through one pooled engine lose no write."""
+    with open_instance(dagster_home) as instance:
+        run_storage = instance.run_storage
+        errors: list[BaseException] = []
+
+        def write(thread: int) -> None:
+            try:
+                for n in range(50):
+                    run_storage.set_cursor_values({f"media_assets/t{thread}/{n}": str(n)})
+            except BaseException as error:  # reported below, in the test's thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=write, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors
+        keys = {f"media_assets/t{t}/{n}" for t in range(4) for n in range(50)}
+        assert set(run_storage.get_cursor_values(keys)) == keys
 
 
 def test_event_log_lives_in_its_home(dagster_home: Path) -> None:
