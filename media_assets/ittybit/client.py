@@ -45,6 +45,7 @@ from media_assets.ittybit.http import error_for_response, parse_next_link, trans
 from media_assets.ittybit.keys import checked_key
 from media_assets.ittybit.models import File, Job, JobKind, JobStatus, Task
 from media_assets.ittybit.polling import PollSchedule
+from media_assets.ittybit.pools import SHARD_SIZE, ConnectionPools
 from media_assets.ittybit.ratelimit import RequestLimiter, rate_limiter
 from media_assets.ittybit.retry import RetryHook, call_with_retries
 
@@ -134,20 +135,30 @@ class IttybitClient:
         headers = {"Accept": "application/json", "User-Agent": "media-assets"}
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key.get_secret_value()}"
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(
-                connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
-            ),
-            limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=max_connections,
-                # A connection the server may be closing is not reused: a POST sent on it would
-                # fail with a read error and be retried.
-                keepalive_expiry=KEEPALIVE_EXPIRY_S,
-            ),
-            transport=transport,
+        client_timeout = httpx.Timeout(
+            connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
+        )
+
+        def http_client(connections: int) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=headers,
+                timeout=client_timeout,
+                limits=httpx.Limits(
+                    max_connections=connections,
+                    max_keepalive_connections=connections,
+                    # A connection the server may be closing is not reused: a POST sent on it
+                    # would fail with a read error and be retried.
+                    keepalive_expiry=KEEPALIVE_EXPIRY_S,
+                ),
+                transport=transport,
+            )
+
+        # A transport given (tests, proxies) is one pool; it cannot be split.
+        self._pools = ConnectionPools(
+            max_connections=max_connections,
+            client=http_client,
+            shard_size=max_connections if transport is not None else SHARD_SIZE,
         )
 
     def __repr__(self) -> str:
@@ -166,7 +177,7 @@ class IttybitClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._pools.aclose()
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -192,9 +203,10 @@ class IttybitClient:
             if job_stats is not None:
                 job_stats.requests += 1
             try:
-                response = await self._http.request(
-                    method, path, json=json, params=params, headers=headers
-                )
+                with self._pools.least_busy() as http:
+                    response = await http.request(
+                        method, path, json=json, params=params, headers=headers
+                    )
             except httpx.HTTPError as error:
                 raise transport_error(request, error) from None
             if response.is_error:
