@@ -57,6 +57,7 @@ def _imports_outside(room: str, allowed: tuple[str, ...], forbidden_roots: set[s
             "postgres",
             (
                 "media_assets.postgres",
+                "media_assets.processes",
                 "media_assets.registry",
                 "media_assets.sources",
                 "media_assets.settings",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from media_assets.instance.backfills import (
     cancel_backfill,
     fail_unfinished_runs,
 )
+from media_assets.processes import process_alive
 from media_assets.registry import open_registry
 from media_assets.results import pipeline_stages
 from media_assets.settings import Settings, child_environment
@@ -138,7 +138,7 @@ def run_library(options: RunOptions, settings: Settings) -> int:
 def _abandon_orphans(instance: dg.DagsterInstance) -> None:
     """Close backfills left open by a command on this machine that was killed."""
     for backfill_id in abandoned_backfills(
-        instance, host=socket.gethostname(), is_alive=_process_alive
+        instance, host=socket.gethostname(), is_alive=process_alive
     ):
         abandon_backfill(
             instance, backfill_id, "the media-assets command that launched it was killed"
@@ -148,16 +148,6 @@ def _abandon_orphans(instance: dg.DagsterInstance) -> None:
             "killed; its finished stages are reused",
             file=sys.stderr,
         )
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _retry_lost_runs(instance: dg.DagsterInstance, backfill_id: str) -> None:

@@ -29,6 +29,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from media_assets.processes import group_alive
+
 _PR_SET_PDEATHSIG = 1
 DEFAULT_GRACE_S = 30.0
 # How often the tether looks at its command and at requests to stop it.
@@ -54,22 +56,12 @@ def stop_group(pgid: int, process: subprocess.Popen[bytes], grace_s: float) -> N
     deadline = time.monotonic() + grace_s
     # The leader may be gone while members of its group (run workers) still finish up; polling
     # reaps the leader, so a zombie does not keep the group looking alive.
-    while time.monotonic() < deadline and (process.poll() is None or _group_alive(pgid)):
+    while time.monotonic() < deadline and (process.poll() is None or group_alive(pgid)):
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _serve(parent_pid: int, grace_s: float, command: Sequence[str]) -> int:

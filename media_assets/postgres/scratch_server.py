@@ -24,6 +24,8 @@ from types import TracebackType
 
 import psycopg2
 
+from media_assets.processes import process_alive
+
 DATABASE = "media_assets"
 SUPERUSER = "media_assets"
 _SERVER_USER = "postgres"
@@ -145,7 +147,7 @@ class ScratchPostgres:
                     server_binaries() / "pg_ctl", "-D", str(self.data_dir), "-m", "fast",
                     "-w", "-t", str(_STOP_WAIT_S), "stop",
                 )  # fmt: skip
-            if _alive(pid):
+            if process_alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 _wait_gone(pid, _STOP_WAIT_S)
@@ -184,17 +186,7 @@ class ScratchPostgres:
             )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _wait_gone(pid: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
