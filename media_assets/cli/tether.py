@@ -68,7 +68,6 @@ def _serve(parent_pid: int, grace_s: float, command: Sequence[str]) -> int:
     _die_with_parent(signal.SIGTERM)
     if os.getppid() != parent_pid:  # the parent died before the request above took effect
         return 1
-    process = subprocess.Popen(list(command), start_new_session=True)
     requested: list[str] = []
 
     def request(kind: str) -> Callable[[int, FrameType | None], None]:
@@ -78,9 +77,13 @@ def _serve(parent_pid: int, grace_s: float, command: Sequence[str]) -> int:
 
         return handler
 
+    # Before the helper starts: a signal caught here is reset to its default in the helper,
+    # while one ignored here stays ignored there. A command started in the background by a
+    # shell without job control ignores SIGINT, and so would its daemon, which stops on SIGINT.
     signal.signal(signal.SIGTERM, request("group"))
     signal.signal(signal.SIGINT, request("group"))
     signal.signal(signal.SIGUSR1, request("leader"))
+    process = subprocess.Popen(list(command), start_new_session=True)
     # The handlers only take the request; it is carried out here. A handler that interrupts a
     # blocking wait() cannot reap the child (the interrupted wait holds Popen's lock), so the
     # exited leader would linger as a zombie and keep its group looking alive for the whole

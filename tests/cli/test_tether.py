@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -49,5 +50,18 @@ def test_a_leader_only_stop_ends_the_helper() -> None:
     tethered = started(POLITE)
     began = time.monotonic()
     tethered.stop(leader_only=True)
+    assert tethered.poll() is not None
+    assert time.monotonic() - began < GRACE_S / 2
+
+
+def test_a_helper_stops_on_sigint_though_its_command_ignores_it() -> None:
+    """Started with SIGINT ignored (a background job of a script), the helper still ends on it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        tethered = started(POLITE)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    began = time.monotonic()
+    tethered.stop()
     assert tethered.poll() is not None
     assert time.monotonic() - began < GRACE_S / 2
