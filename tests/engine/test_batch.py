@@ -57,11 +57,7 @@ async def test_deliverables_go_first_until_every_file_has_started(
     start_service: StartService, make_client: MakeClient
 ) -> None:
     """One slot, eight files: the first file gets its outputs before the third is ingested."""
-    service = start_service(latency=(0.01, 0.02))
-    tasks = [file_task(f"clip-{n}.mp4") for n in range(8)]
-    outcome = await run_files(make_client(service), tasks, Reports(), max_in_flight=1)
-    assert outcome.failed == {}
-    order = [_job_name(job) for job in await ServiceView(service.base_url).jobs()]
+    order = await _jobs_of_eight_files_on_one_slot(start_service, make_client)
     # The second file's ingest may take the slot the first ingest frees before the first
     # file's deliverables ask for it; the third's waits behind them.
     third_ingest = order.index("clip-2.mp4/ingested")
@@ -72,20 +68,25 @@ async def test_ingests_go_first_once_every_file_has_started(
     start_service: StartService, make_client: MakeClient
 ) -> None:
     """One slot, eight files: the last two are ingested before the sixth has all its outputs."""
-    service = start_service(latency=(0.01, 0.02))
-    tasks = [file_task(f"clip-{n}.mp4") for n in range(8)]
-    outcome = await run_files(make_client(service), tasks, Reports(), max_in_flight=1)
-    assert outcome.failed == {}
-    order = [_job_name(job) for job in await ServiceView(service.base_url).jobs()]
+    order = await _jobs_of_eight_files_on_one_slot(start_service, make_client)
     # The window of started files reaches the eighth when the fifth is done; from then on the
     # sixth file's outputs still waiting queue behind the seventh and eighth files' ingests.
     assert order.index("clip-7.mp4/ingested") < order.index("clip-5.mp4/transcoded"), order
 
 
-def _job_name(job: dict[str, object]) -> str:
-    metadata = job["metadata"]
-    assert isinstance(metadata, dict)
-    return f"{metadata['partition_key']}/{metadata['stage']}"
+async def _jobs_of_eight_files_on_one_slot(
+    start_service: StartService, make_client: MakeClient
+) -> list[str]:
+    """Run eight files with one job in flight; the service's jobs as 'file/stage', oldest first."""
+    service = start_service(latency=(0.01, 0.02))
+    tasks = [file_task(f"clip-{n}.mp4") for n in range(8)]
+    outcome = await run_files(make_client(service), tasks, Reports(), max_in_flight=1)
+    assert outcome.failed == {}
+    names = []
+    for job in await ServiceView(service.base_url).jobs():
+        metadata = job["metadata"]
+        names.append(f"{metadata['partition_key']}/{metadata['stage']}")
+    return names
 
 
 async def test_a_failing_file_does_not_stop_the_others(

@@ -8,8 +8,16 @@ from pathlib import Path
 from media_assets.engine.slots import JobSlots, LockFileSlots, PrioritySlots
 
 
-def test_priority_slots_serve_lower_priority_first() -> None:
-    """A freed slot goes to the waiter with the lowest priority number, FIFO within it."""
+def _served(
+    queued: list[tuple[str, int]],
+    *,
+    first: int | None = None,
+    queued_after: tuple[tuple[str, int], ...] = (),
+) -> list[str]:
+    """The order a one-slot ``PrioritySlots`` serves ``queued`` (name, priority) waiters in.
+
+    With ``first``, ``serve_first(first)`` is called once they wait, then ``queued_after`` queue.
+    """
 
     async def scenario() -> list[str]:
         slots = PrioritySlots(1)
@@ -20,46 +28,34 @@ def test_priority_slots_serve_lower_priority_first() -> None:
             async with slots.hold(priority):
                 order.append(name)
 
-        waiters = [
-            asyncio.create_task(wait("ingest-1", 1)),
-            asyncio.create_task(wait("thumbnail", 0)),
-            asyncio.create_task(wait("ingest-2", 1)),
-            asyncio.create_task(wait("audio", 0)),
-        ]
+        waiters = [asyncio.create_task(wait(name, priority)) for name, priority in queued]
+        await asyncio.sleep(0.01)
+        if first is not None:
+            slots.serve_first(first)
+        waiters += [asyncio.create_task(wait(name, priority)) for name, priority in queued_after]
         await asyncio.sleep(0.01)
         slots.release()
         await asyncio.gather(*waiters)
         return order
 
-    assert asyncio.run(scenario()) == ["thumbnail", "audio", "ingest-1", "ingest-2"]
+    return asyncio.run(scenario())
+
+
+def test_priority_slots_serve_lower_priority_first() -> None:
+    """A freed slot goes to the waiter with the lowest priority number, FIFO within it."""
+    queued = [("ingest-1", 1), ("thumbnail", 0), ("ingest-2", 1), ("audio", 0)]
+    assert _served(queued) == ["thumbnail", "audio", "ingest-1", "ingest-2"]
 
 
 def test_serve_first_puts_a_priority_ahead_of_waiters_already_queued() -> None:
     """After serve_first(1), queued priority-1 waiters go before priority 0, FIFO among them."""
-
-    async def scenario() -> list[str]:
-        slots = PrioritySlots(1)
-        order: list[str] = []
-        await slots.acquire()
-
-        async def wait(name: str, priority: int) -> None:
-            async with slots.hold(priority):
-                order.append(name)
-
-        waiters = [
-            asyncio.create_task(wait("ingest-1", 1)),
-            asyncio.create_task(wait("thumbnail", 0)),
-            asyncio.create_task(wait("ingest-2", 1)),
-        ]
-        await asyncio.sleep(0.01)
-        slots.serve_first(1)
-        waiters.append(asyncio.create_task(wait("ingest-3", 1)))
-        await asyncio.sleep(0.01)
-        slots.release()
-        await asyncio.gather(*waiters)
-        return order
-
-    assert asyncio.run(scenario()) == ["ingest-1", "ingest-2", "ingest-3", "thumbnail"]
+    queued = [("ingest-1", 1), ("thumbnail", 0), ("ingest-2", 1)]
+    assert _served(queued, first=1, queued_after=(("ingest-3", 1),)) == [
+        "ingest-1",
+        "ingest-2",
+        "ingest-3",
+        "thumbnail",
+    ]
 
 
 def test_shared_slots_are_handed_out_by_priority(tmp_path: Path) -> None:
